@@ -1,0 +1,78 @@
+"""Training speed: this project's DQN against Stable-Baselines3's DQN, same settings, one run.
+
+Both learn CartPole-v1 with the same network (MLP 64-64), batch, learning rate, replay size,
+exploration schedule, target period and one gradient step per env step; double Q is off on our
+side because SB3's DQN has none, so both do the same arithmetic per step. Both run in this one
+process, one after the other, with the same torch thread count; the script prints each one's
+env steps per second and the ratio.
+
+    python benchmarks/dqn_vs_sb3.py --steps 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+
+import torch
+
+HIDDEN = (64, 64)
+SETTINGS = {
+    "lr": 1e-3, "batch_size": 64, "buffer_size": 50_000, "learning_starts": 1_000, "gamma": 0.99,
+    "train_freq": 1, "gradient_steps": 1, "target_update_interval": 500, "max_grad_norm": 10.0,
+}
+EXPLORATION = {"eps_start": 1.0, "eps_end": 0.05}
+
+
+def run_zoo(steps: int, seed: int) -> float:
+    import zoo_core
+
+    overrides = [f"{k}={v}" for k, v in SETTINGS.items()]
+    overrides += [f"{k}={v}" for k, v in EXPLORATION.items()]
+    overrides += [f"eps_decay_steps={int(0.1 * steps)}", f"hidden={','.join(map(str, HIDDEN))}",
+                  "double_q=false", "run.eval_every=0", "run.eval_episodes=1", "run.checkpoint_every=0",
+                  "run.log_every=1000000", "run.torch_threads=0"]
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        zoo_core.train("dqn", "CartPole-v1", steps, seed, f"{out}/run", overrides)
+        return time.perf_counter() - start
+
+
+def run_sb3(steps: int, seed: int) -> float:
+    from stable_baselines3 import DQN
+
+    model = DQN(
+        "MlpPolicy", "CartPole-v1", seed=seed, verbose=0, device="cpu",
+        learning_rate=SETTINGS["lr"], batch_size=SETTINGS["batch_size"], buffer_size=SETTINGS["buffer_size"],
+        learning_starts=SETTINGS["learning_starts"], gamma=SETTINGS["gamma"], train_freq=SETTINGS["train_freq"],
+        gradient_steps=SETTINGS["gradient_steps"], target_update_interval=SETTINGS["target_update_interval"],
+        max_grad_norm=SETTINGS["max_grad_norm"], exploration_initial_eps=EXPLORATION["eps_start"],
+        exploration_final_eps=EXPLORATION["eps_end"], exploration_fraction=0.1,
+        policy_kwargs={"net_arch": list(HIDDEN)},
+    )
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for both")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sb3 = args.steps / run_sb3(args.steps, args.seed)
+    zoo = args.steps / run_zoo(args.steps, args.seed)
+    result = {"env": "CartPole-v1", "steps": args.steps, "threads": args.threads,
+              "zoo_steps_per_s": round(zoo, 1), "sb3_steps_per_s": round(sb3, 1), "ratio": round(zoo / sb3, 2)}
+    print(f"zoo DQN : {zoo:8.1f} env steps/s")
+    print(f"SB3 DQN : {sb3:8.1f} env steps/s")
+    print(f"ratio   : {zoo / sb3:8.2f}x")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Checkpoints that run no code and lose nothing.
+
+A checkpoint is a directory ``step_<N>/`` of safetensors and JSON files plus ``manifest.json``
+(the sha256 and size of every other file). It is written into a hidden temporary directory that
+is renamed into place only when complete, so an interrupted save never replaces, hides or
+masquerades as the previous checkpoint. Loading refuses pickle files and any file that fails its
+manifest entry; nothing on the load path can execute code (no pickle, no ``torch.load``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from zoo_core.errors import CheckpointError
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+_STEP_DIR = re.compile(r"^step_(\d+)$")
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib", ".bin", ".npz", ".zip"}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def looks_like_pickle(path: Path) -> bool:
+    """Whether a file is (or may hide) a pickle: by suffix, pickle protocol header or zip header.
+
+    torch's ``.pt`` files are zip archives holding a pickle, so zip headers count too.
+    """
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return (len(head) >= 2 and head[0] == 0x80 and head[1] in range(2, 6)) or head[:4] == b"PK\x03\x04"
+
+
+def refuse_unsafe_files(folder: Path) -> None:
+    """Raise :class:`CheckpointError` if any file under ``folder`` looks like a pickle."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and looks_like_pickle(path):
+            raise CheckpointError(
+                f"refusing to load {folder}: {path.name} is a pickle-format file, which can run code; "
+                "zoo checkpoints hold only safetensors and JSON"
+            )
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON and flush it to disk."""
+    with open(path, "w") as fh:
+        json.dump(data, fh, indent=1, allow_nan=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_manifest(folder: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Hash every file in ``folder`` (but the manifest) into ``manifest.json``."""
+    files = {
+        p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != MANIFEST
+    }
+    manifest = {"format": FORMAT, "files": files, **(extra or {})}
+    write_json(folder / MANIFEST, manifest)
+    return manifest
+
+
+def verify_folder(folder: Path) -> dict[str, Any]:
+    """Check a folder against its manifest; return the manifest.
+
+    :raises CheckpointError: missing or unreadable manifest, a pickle file, a file missing from the
+        manifest or from disk, a size or hash mismatch.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"no checkpoint at {folder}")
+    refuse_unsafe_files(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{folder} has no valid {MANIFEST}; it is not a complete zoo checkpoint") from None
+    on_disk = {p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST}
+    unlisted = sorted(on_disk - set(files))
+    if unlisted:
+        raise CheckpointError(f"{folder}: {unlisted[0]} is not in the manifest; refusing to load")
+    for name, entry in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointError(f"{folder}: {name} is missing")
+        if path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
+            raise CheckpointError(f"{folder}: {name} is truncated or corrupted (sha256 mismatch)")
+    return manifest
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file with a clear error."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from None
+
+
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Read a safetensors file with a clear error (never a pickle)."""
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from None
+
+
+def write_folder(
+    final: Path, tensors: dict[str, dict[str, torch.Tensor]], documents: dict[str, Any], extra: dict[str, Any] | None = None
+) -> Path:
+    """Atomically write a folder of ``<stem>.safetensors`` and ``<stem>.json`` files plus a manifest.
+
+    The files go to a hidden sibling directory that is renamed to ``final`` only when complete;
+    an existing ``final`` is replaced only after the new one is whole.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for stem, group in tensors.items():
+        save_file({k: v.contiguous() for k, v in group.items()}, str(tmp / f"{stem}.safetensors"))
+    for stem, doc in documents.items():
+        write_json(tmp / f"{stem}.json", doc)
+    write_manifest(tmp, extra)
+    if final.exists():  # never lose both: move the old one aside, put the new one in, then delete
+        old = final.parent / f".old-{final.name}-{os.getpid()}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)
+    _fsync_dir(final.parent)
+    return final
+
+
+def save_checkpoint(
+    root: Path,
+    step: int,
+    tensors: dict[str, dict[str, torch.Tensor]],
+    documents: dict[str, Any],
+    keep: int = 3,
+) -> Path:
+    """Atomically write ``root/step_<step>/`` and keep only the newest ``keep`` checkpoints.
+
+    :param root: the checkpoints directory.
+    :param step: the env step the checkpoint is taken at.
+    :param tensors: ``file stem -> {name: tensor}``, each written as ``<stem>.safetensors``.
+    :param documents: ``file stem -> JSON-able``, each written as ``<stem>.json``.
+    :param keep: checkpoints to keep (at least 1).
+    :returns: the checkpoint directory.
+    """
+    final = write_folder(root / f"step_{step:012d}", tensors, documents, {"step": step})
+    for stale in list_checkpoints(root)[:-max(keep, 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoint directories under ``root``, oldest first (temporary ones excluded)."""
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP_DIR.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    """The newest complete checkpoint that has a manifest, or None."""
+    for path in reversed(list_checkpoints(root)):
+        if (path / MANIFEST).is_file():
+            return path
+    return None
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+    """Verify and read a checkpoint: ``({stem: tensors}, {stem: json})``."""
+    path = Path(path)
+    verify_folder(path)
+    tensors = {p.stem: read_tensors(p) for p in sorted(path.glob("*.safetensors"))}
+    documents = {p.stem: read_json(p) for p in sorted(path.glob("*.json")) if p.name != MANIFEST}
+    return tensors, documents

@@ -1,0 +1,252 @@
+"""The ``zoo`` command.
+
+Every user error (unknown recipe, env, plugin or hyperparameter, a bad or mismatched checkpoint)
+is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from zoo_core.errors import ZooError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage too)
+        raise ZooError(f"{self.prog}: {message}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
+
+
+def _nonneg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got '{text}'")
+    return value
+
+
+def _progress_default() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="zoo", description="Agent Zoo: train, evaluate and share deep RL agents.")
+    from zoo_core import __version__
+
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a recipe on an environment")
+    p.add_argument("recipe", help="recipe name, or a composition like dqn+dueling")
+    p.add_argument("--env", required=True, help="environment id (see `zoo envs`)")
+    p.add_argument("--steps", type=_positive, default=50_000, help="total environment steps")
+    p.add_argument("--seed", type=_nonneg, default=0)
+    p.add_argument("--out", help="run directory (default runs/<recipe>-<env>-s<seed>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="hyperparameter, e.g. lr=1e-3 or run.eval_every=5000 (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
+    p.add_argument("run_dir")
+    p.add_argument("--steps", type=_positive, help="new total environment steps")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("eval", help="evaluate an agent under an explicit protocol")
+    p.add_argument("path", help="run directory, checkpoint or agent folder")
+    p.add_argument("--episodes", type=_positive, default=20)
+    p.add_argument("--env", help="evaluate on another env with the same spaces")
+    p.add_argument("--seed", type=_nonneg, default=0, help="episode i is seeded with seed+i")
+    p.add_argument("--epsilon", type=float, default=0.0, help="ε of ε-greedy evaluation (0 = greedy)")
+    p.add_argument("--max-steps", type=_positive, help="cap on steps per episode")
+    p.add_argument("--which", choices=("latest", "best"), default="latest", help="checkpoint of a run directory")
+    p.add_argument("--out", help="results.json path (default: the run directory's, else ./results.json)")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("enjoy", help="watch an agent play and record a video")
+    p.add_argument("path")
+    p.add_argument("--video", default="replay.mp4", help="MP4 file to write")
+    p.add_argument("--env")
+    p.add_argument("--seed", type=_nonneg, default=0)
+    p.add_argument("--max-steps", type=_positive, default=10_000)
+    p.add_argument("--which", choices=("latest", "best"), default="latest")
+
+    sub.add_parser("plugins", help="installed plugins, their versions and load status")
+    p = sub.add_parser("recipes", help="what can be trained")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
+    sub.add_parser("envs", help="environment families and ids")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``zoo`` console script; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args) or 0
+    except ZooError as exc:
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        print(f"zoo: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
+
+
+def _train(args: argparse.Namespace) -> int:
+    from zoo_core.training import train
+
+    result = train(args.recipe, args.env, args.steps, args.seed, args.out, args.overrides,
+                   progress=_progress() and not args.no_progress)
+    _report(result)
+    return 0
+
+
+def _progress() -> bool:
+    return _progress_default()
+
+
+def _report(result) -> None:
+    final = result.final.summary if result.final else None
+    print(f"run: {result.run_dir}")
+    if result.evaluations:
+        print(f"best periodic evaluation: {result.best_eval_mean:.1f}")
+    if final:
+        print(f"final evaluation over {final['episodes']} episodes: mean {final['mean']:.1f} "
+              f"± {final['std']:.1f} (IQM {final['iqm']:.1f})")
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from zoo_core.training import resume
+
+    _report(resume(args.run_dir, args.steps, progress=_progress() and not args.no_progress))
+    return 0
+
+
+def _agent_and_env(path: str, which: str, env_id: str | None):
+    from zoo_core.session import check_signature, resolve
+    from zoo_core.training import load
+
+    agent = load(path, which=which)
+    setup = agent.setup
+    if env_id and env_id != setup.env_id:
+        setup = resolve(agent.doc["recipe"], env_id, saved=agent.doc["config"])
+        probe = setup.make_env(training=False)
+        check_signature(agent.doc["signature"], probe, env_id)
+        probe.close()
+    return agent, setup
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from zoo_core.evaluation import EvalProtocol, evaluate, write_results
+    from zoo_core.training import CONFIG
+
+    agent, setup = _agent_and_env(args.path, args.which, args.env)
+    protocol = EvalProtocol(env_id=setup.env_id, episodes=args.episodes, seed=args.seed,
+                            epsilon=args.epsilon, max_steps=args.max_steps)
+    result = evaluate(agent.act, lambda: setup.make_env(training=False), protocol,
+                      progress=_progress() and not args.no_progress)
+    path = Path(args.path)
+    out = Path(args.out) if args.out else (path / "results.json" if (path / CONFIG).is_file() and (path / "checkpoints").is_dir()
+                                           else Path("results.json"))
+    write_results(result, out, extra={"agent": str(path), "recipe": agent.doc["recipe"]})
+    s = result.summary
+    print(f"{setup.env_id}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
+          f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f}) -> {out}")
+    return 0
+
+
+def _enjoy(args: argparse.Namespace) -> int:
+    from zoo_core.evaluation import EvalProtocol, evaluate
+    from zoo_core.video import write_video
+
+    agent, setup = _agent_and_env(args.path, args.which, args.env)
+    frames: list = []
+    protocol = EvalProtocol(env_id=setup.env_id, episodes=1, seed=args.seed, max_steps=args.max_steps)
+    result = evaluate(agent.act, lambda: setup.make_env(training=False, render_mode="rgb_array"), protocol,
+                      record=frames.append)
+    write_video(frames, Path(args.video))
+    print(f"{setup.env_id}: return {result.returns[0]:.1f} in {result.lengths[0]} steps -> {args.video}")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from zoo_core.plugins import plugin_statuses
+
+    table = Table("plugin", "version", "distribution", "status", "detail")
+    for row in plugin_statuses():
+        style = {"loaded": "green", "failed": "red"}.get(row.status, "yellow")
+        table.add_row(row.name, row.version, row.distribution, f"[{style}]{row.status}[/]", row.error)
+    Console().print(table)
+    return 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from zoo_core.config import field_help
+    from zoo_core.plugins import build_catalog, catalog_manager
+
+    catalog = build_catalog(catalog_manager())
+    table = Table("recipe", "algorithm", "plugins", "description")
+    for name, recipe in sorted(catalog.recipes.items()):
+        table.add_row(name, recipe.algorithm, ", ".join(recipe.plugins) or "-", recipe.description)
+    console = Console()
+    console.print(table)
+    if args.verbose:
+        import dataclasses
+
+        for section, cls in sorted(catalog.config_classes.items()):
+            params = Table("key", "default", "help", title=f"[{section}]")
+            helps = field_help(cls)
+            for f in dataclasses.fields(cls):
+                params.add_row(f"{section}.{f.name}", repr(f.default), helps[f.name])
+            console.print(params)
+    return 0
+
+
+def _envs(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from zoo_core.plugins import build_catalog, catalog_manager
+
+    catalog = build_catalog(catalog_manager())
+    table = Table("family", "prefix", "ids", "description")
+    for name, family in sorted(catalog.env_families.items()):
+        try:
+            ids = family.list_ids()
+            shown = ", ".join(ids[:8]) + (f", … ({len(ids)} in all)" if len(ids) > 8 else "")
+        except ZooError as exc:  # e.g. the family's optional package is missing
+            shown = f"unavailable: {exc}"
+        table.add_row(name, family.prefix or "(any gymnasium id)", shown, family.description)
+    Console().print(table)
+    return 0
+
+
+COMMANDS = {
+    "train": _train, "resume": _resume, "eval": _eval, "enjoy": _enjoy,
+    "plugins": _plugins, "recipes": _recipes, "envs": _envs,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

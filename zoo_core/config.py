@@ -1,0 +1,204 @@
+"""Typed hyperparameters: frozen dataclasses, ``--set section.key=value`` parsing, JSON round trip.
+
+An agent's configuration is a mapping ``section -> frozen dataclass``: the algorithm's own section
+(``dqn``) and one per plugin that registered hyperparameters through ``zoo_config``. Values are
+parsed and validated against the field's type, so ``--set lr=fast`` fails naming ``lr``, and a
+config read from JSON never reaches a constructor it did not name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from zoo_core.errors import ZooError
+
+
+def param(default: Any, help: str) -> Any:  # noqa: A002 - the CLI's word for it
+    """A dataclass field with a default and a one-line help text (shown by ``zoo recipes -v``)."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use a tuple for sequence defaults: configs are frozen")
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Map each field of a config dataclass to its help text."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def coerce(tp: Any, value: Any, key: str) -> Any:
+    """Check ``value`` (from JSON or already parsed) against type ``tp``; return it normalised.
+
+    Supports ``bool``, ``int``, ``float``, ``str``, ``Literal[...]``, ``X | None`` and
+    ``tuple[X, ...]``. Raises :class:`ZooError` naming ``key`` on a mismatch.
+    """
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(arg, value, key)
+            except ZooError as exc:
+                errors.append(str(exc))
+        raise ZooError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if origin is typing.Literal:
+        choices = typing.get_args(tp)
+        if value not in choices:
+            raise ZooError(f"{key} must be one of {', '.join(map(str, choices))}; got {value!r}")
+        return value
+    if origin is tuple:
+        (item, *rest) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ZooError(f"{key} must be a list of {_type_name(item)}; got {value!r}")
+        return tuple(coerce(item, v, key) for v in value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ZooError(f"{key} must be true or false; got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ZooError(f"{key} must be an integer; got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ZooError(f"{key} must be a number; got {value!r}")
+        if not math.isfinite(value):
+            raise ZooError(f"{key} must be finite; got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ZooError(f"{key} must be a string; got {value!r}")
+        return value
+    raise ZooError(f"{key}: unsupported config type {tp!r}")
+
+
+def parse_text(tp: Any, text: str, key: str) -> Any:
+    """Parse a command-line value for a field of type ``tp`` (``true``, ``1e-3``, ``64,64``)."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        parts = [p for p in text.replace("[", "").replace("]", "").split(",") if p.strip()]
+        return tuple(parse_text(item, p.strip(), key) for p in parts)
+    if origin in (typing.Union, types.UnionType) and text.lower() in ("none", "null"):
+        return coerce(tp, None, key)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    if tp is str or (origin is typing.Literal and all(isinstance(c, str) for c in typing.get_args(tp))):
+        value = text
+    if tp is float and isinstance(value, int):
+        value = float(value)
+    return coerce(tp, value, key)
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def make_section(cls: type, values: Mapping[str, Any], section: str) -> Any:
+    """Build ``cls`` from a mapping, validating every key and value (JSON or parsed)."""
+    hints = _hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ZooError(
+            f"unknown hyperparameter '{section}.{unknown[0]}'; valid keys in '{section}': "
+            + ", ".join(sorted(names))
+        )
+    return cls(**{k: coerce(hints[k], v, f"{section}.{k}") for k, v in values.items()})
+
+
+class AgentConfig(Mapping[str, Any]):
+    """The resolved configuration of one agent: ``section -> frozen dataclass instance``."""
+
+    def __init__(self, sections: Mapping[str, Any]):
+        self._sections = dict(sections)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._sections[key]
+
+    def __iter__(self):
+        return iter(self._sections)
+
+    def __len__(self) -> int:
+        return len(self._sections)
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        """Plain JSON: ``{section: {field: value}}`` (tuples become lists)."""
+        return {name: dataclasses.asdict(value) for name, value in self._sections.items()}
+
+
+def resolve_config(
+    classes: Mapping[str, type],
+    layers: Iterable[Mapping[str, Mapping[str, Any]]],
+    overrides: Iterable[str] = (),
+    primary: str | None = None,
+) -> AgentConfig:
+    """Merge config layers (recipe defaults, env-family defaults, saved JSON) and ``--set`` texts.
+
+    :param classes: section name -> config dataclass.
+    :param layers: mappings ``section -> {field: value}`` applied in order (later wins).
+    :param overrides: ``"key=value"`` or ``"section.key=value"``; a bare key belongs to
+        ``primary`` (the algorithm's section).
+    :param primary: the section bare keys refer to.
+    """
+    merged: dict[str, dict[str, Any]] = {name: {} for name in classes}
+    for layer in layers:
+        for section, values in layer.items():
+            if section not in classes:
+                raise ZooError(
+                    f"unknown config section '{section}'; valid sections: {', '.join(sorted(classes))}"
+                )
+            merged[section].update(values)
+    for text in overrides:
+        if "=" not in text:
+            raise ZooError(f"--set expects key=value; got '{text}'")
+        key, raw = text.split("=", 1)
+        key = key.strip()
+        section, _, name = key.rpartition(".")
+        if not section:
+            section = _section_of(name, classes, primary)
+        if section not in classes:
+            raise ZooError(
+                f"unknown hyperparameter '{key}'; valid sections: {', '.join(sorted(classes))}"
+            )
+        hints = _hints(classes[section])
+        if name not in hints:
+            raise ZooError(
+                f"unknown hyperparameter '{key}'; valid keys in '{section}': "
+                + ", ".join(sorted(f.name for f in dataclasses.fields(classes[section])))
+            )
+        merged[section][name] = parse_text(hints[name], raw.strip(), f"{section}.{name}")
+    return AgentConfig(
+        {name: make_section(cls, merged[name], name) for name, cls in classes.items()}
+    )
+
+
+def _section_of(name: str, classes: Mapping[str, type], primary: str | None) -> str:
+    """The section a bare ``--set`` key belongs to: the primary's, else the one section having it."""
+    if primary is not None and name in _hints(classes[primary]):
+        return primary
+    owners = [s for s, cls in classes.items() if name in _hints(cls)]
+    if len(owners) == 1:
+        return owners[0]
+    if len(owners) > 1:
+        raise ZooError(f"hyperparameter '{name}' is ambiguous; write one of: "
+                       + ", ".join(f"{s}.{name}" for s in owners))
+    return primary or ""

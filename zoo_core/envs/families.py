@@ -1,0 +1,141 @@
+"""Env families (gymnasium, Atari, MinAtar) and `make_env`, which picks the family by id prefix."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+from zoo_core.envs import atari, minatar
+from zoo_core.errors import ZooError
+
+# Registry entries served by the Atari/MinAtar families instead (they need their own preprocessing).
+_FOREIGN_ENTRY_POINTS = ("ale_py", "minatar")
+# Registry entries whose optional physics packages may be missing; listed only when installed.
+_OPTIONAL_MODULES = {"gymnasium.envs.box2d": "Box2D", "gymnasium.envs.mujoco": "mujoco"}
+
+
+@dataclass(frozen=True)
+class EnvFamily:
+    """A source of environments whose ids share a prefix.
+
+    make(env_id, *, training, render_mode) builds one env; list_ids() lists the ids to show in `zoo envs`.
+    """
+
+    name: str
+    prefix: str
+    make: Callable[..., gym.Env]
+    list_ids: Callable[[], list[str]]
+    description: str
+
+
+def unknown_env_error(env_id: str, candidates: Sequence[str]) -> ZooError:
+    """A one-line ZooError for an unknown id, suggesting the closest valid ids.
+
+    Ids are also compared without their namespace, so `Pong-v4` suggests `ALE/Pong-v5`.
+    """
+    close = difflib.get_close_matches(env_id, candidates, n=3, cutoff=0.6)
+    if not close:
+        by_name = {c.rsplit("/", 1)[-1]: c for c in candidates}
+        close = [by_name[n] for n in difflib.get_close_matches(env_id.rsplit("/", 1)[-1], by_name, n=3, cutoff=0.6)]
+    if close:
+        return ZooError(f"unknown environment {env_id!r}; did you mean {' or '.join(close)}? (see `zoo envs`)")
+    some = ", ".join(list(candidates)[:5])
+    return ZooError(f"unknown environment {env_id!r}; valid ids include {some} (see `zoo envs`)")
+
+
+def _entry_module(spec: gym.envs.registration.EnvSpec) -> str:
+    entry = spec.entry_point
+    return entry if isinstance(entry, str) else getattr(entry, "__module__", "")
+
+
+def _is_foreign(spec: gym.envs.registration.EnvSpec) -> bool:
+    return _entry_module(spec).startswith(_FOREIGN_ENTRY_POINTS)
+
+
+def _installed(spec: gym.envs.registration.EnvSpec) -> bool:
+    # gymnasium registers retired ids (mujoco-py, shimmy) with entry points that only raise an error.
+    if getattr(spec.entry_point, "__name__", "").startswith("_raise"):
+        return False
+    module = _entry_module(spec)
+    for prefix, package in _OPTIONAL_MODULES.items():
+        if module.startswith(prefix) and importlib.util.find_spec(package) is None:
+            return False
+    return True
+
+
+def _gym_ids() -> list[str]:
+    """Plain gymnasium ids (no namespace), excluding Atari/MinAtar and envs whose physics engine is missing."""
+    return [k for k, spec in gym.envs.registry.items() if "/" not in k and not _is_foreign(spec) and _installed(spec)]
+
+
+def _make_gym(env_id: str, *, training: bool, render_mode: str | None = None) -> gym.Env:
+    """Any gymnasium-registered id, as gymnasium builds it (training makes no difference)."""
+    spec = gym.envs.registry.get(env_id)
+    if spec is None or _is_foreign(spec):
+        # Typos of Atari/MinAtar ids land here too (empty prefix), so suggest from those families as well.
+        raise unknown_env_error(env_id, _gym_ids() + atari.list_ids() + minatar.list_ids())
+    try:
+        return gym.make(env_id, render_mode=render_mode)
+    except (gym.error.Error, ImportError) as e:
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        raise ZooError(f"cannot build environment {env_id!r}: {reason}") from e
+
+
+def _make_atari(env_id: str, *, training: bool, render_mode: str | None = None) -> gym.Env:
+    ids = atari.list_ids()
+    if env_id not in ids:
+        raise unknown_env_error(env_id, ids)
+    return atari.make_atari(env_id, training=training, render_mode=render_mode)
+
+
+def _make_minatar(env_id: str, *, training: bool, render_mode: str | None = None) -> gym.Env:
+    ids = minatar.list_ids()
+    if env_id not in ids:
+        raise unknown_env_error(env_id, ids)
+    return minatar.make_minatar(env_id, training=training, render_mode=render_mode)
+
+
+def builtin_families() -> list[EnvFamily]:
+    """The built-in families: gymnasium (fallback, empty prefix), Atari (`ALE/`) and MinAtar (`MinAtar/`)."""
+    return [
+        EnvFamily("gymnasium", "", _make_gym, _gym_ids, "gymnasium's registered envs, e.g. CartPole-v1"),
+        EnvFamily(
+            "atari",
+            atari.PREFIX,
+            _make_atari,
+            atari.list_ids,
+            "Atari 2600 via ALE with DQN preprocessing: obs uint8 [4, 84, 84]",
+        ),
+        EnvFamily(
+            "minatar",
+            minatar.PREFIX,
+            _make_minatar,
+            minatar.list_ids,
+            "MinAtar 10x10 miniatures of five Atari games: obs uint8 [C, 10, 10]",
+        ),
+    ]
+
+
+def find_family(env_id: str, families: Sequence[EnvFamily]) -> EnvFamily:
+    """The family whose prefix matches `env_id`, the longest prefix winning whatever the registration order."""
+    matching = [f for f in families if env_id.startswith(f.prefix)]
+    if not matching:
+        prefixes = ", ".join(f"{f.prefix}... ({f.name})" for f in families if f.prefix) or "none"
+        raise ZooError(f"no environment family serves {env_id!r}; known prefixes: {prefixes} (see `zoo envs`)")
+    return max(matching, key=lambda f: len(f.prefix))
+
+
+def make_env(
+    env_id: str,
+    *,
+    training: bool,
+    render_mode: str | None = None,
+    families: Sequence[EnvFamily] | None = None,
+) -> gym.Env:
+    """Builds `env_id` with its family's make; training=True may add learner-only wrappers (Atari lives, clipping)."""
+    family = find_family(env_id, builtin_families() if families is None else families)
+    return family.make(env_id, training=training, render_mode=render_mode)

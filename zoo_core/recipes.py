@@ -1,0 +1,67 @@
+"""What can be trained: algorithms (a config class and a builder) and recipes (plugin compositions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zoo_core.errors import PluginError
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A learning algorithm the core can build.
+
+    :param name: the algorithm's name and its config section (``dqn``).
+    :param config_class: frozen dataclass of its hyperparameters.
+    :param build: ``build(context) -> agent``; see :func:`zoo_core.agents.dqn.build_dqn`.
+    :param description: one line for ``zoo recipes``.
+    """
+
+    name: str
+    config_class: type
+    build: Callable[..., Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named composition: an algorithm, the plugins it loads, and hyperparameter defaults.
+
+    :param name: what users type (``dqn``, ``rainbow``).
+    :param algorithm: the algorithm it trains.
+    :param plugins: plugin names (entry points in the ``agent_zoo`` group) loaded for the agent.
+    :param config: ``section -> {field: value}`` defaults.
+    :param env_config: env family name (``atari``, ``minatar``, ``gymnasium``) -> further defaults
+        for that family, applied after ``config``.
+    :param description: one line for ``zoo recipes``.
+    """
+
+    name: str
+    algorithm: str
+    plugins: tuple[str, ...] = ()
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    env_config: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    description: str = ""
+
+
+def parse_recipe(text: str, recipes: Mapping[str, Recipe]) -> tuple[Recipe, tuple[str, ...]]:
+    """Split ``"dqn+dueling+per"`` into the base recipe and the full plugin list.
+
+    :raises PluginError: the base recipe is unknown (the message lists valid recipes).
+    """
+    base, *extra = [part.strip() for part in text.split("+")]
+    if base not in recipes:
+        raise PluginError(
+            f"unknown recipe '{base}'; valid recipes: {', '.join(sorted(recipes)) or '(none)'}"
+            " (see `zoo recipes`)"
+        )
+    recipe = recipes[base]
+    plugins = list(recipe.plugins)
+    for name in extra:
+        if not name:
+            raise PluginError(f"empty plugin name in recipe '{text}'")
+        if name not in plugins:
+            plugins.append(name)
+    return recipe, tuple(plugins)

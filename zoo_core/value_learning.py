@@ -1,0 +1,76 @@
+"""Pure TD targets and losses in the rlax style: time-and-shape names, no state, no hooks.
+
+All functions take a batch: ``q_tm1 [B, A]`` values at the state acted in, ``a_tm1 [B]`` the
+action taken, ``r_t [B]`` the (n-step) reward, ``discount_t [B]`` (γ^n, or 0 at termination) and
+values at the next state. Targets never carry gradient.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def q_learning(
+    q_tm1: torch.Tensor, a_tm1: torch.Tensor, r_t: torch.Tensor, discount_t: torch.Tensor, q_t: torch.Tensor
+) -> torch.Tensor:
+    """Q-learning TD error (Watkins 1989): ``r_t + discount_t * max_a q_t[a] - q_tm1[a_tm1]``.
+
+    Args:
+      q_tm1: ``[B, A]`` online values at s_tm1.
+      a_tm1: ``[B]`` int64 actions taken.
+      r_t: ``[B]`` rewards.
+      discount_t: ``[B]`` discounts.
+      q_t: ``[B, A]`` target-network values at s_t.
+
+    Returns:
+      ``[B]`` TD errors (gradient flows through ``q_tm1`` only).
+    """
+    target = r_t + discount_t * q_t.max(dim=-1).values
+    qa_tm1 = q_tm1.gather(-1, a_tm1.unsqueeze(-1)).squeeze(-1)
+    return target.detach() - qa_tm1
+
+
+def double_q_learning(
+    q_tm1: torch.Tensor,
+    a_tm1: torch.Tensor,
+    r_t: torch.Tensor,
+    discount_t: torch.Tensor,
+    q_t_value: torch.Tensor,
+    q_t_selector: torch.Tensor,
+) -> torch.Tensor:
+    """Double Q-learning TD error (van Hasselt et al. 2016).
+
+    The next action is chosen by ``q_t_selector`` (online network) and valued by ``q_t_value``
+    (target network): ``r_t + discount_t * q_t_value[argmax q_t_selector] - q_tm1[a_tm1]``.
+
+    Args:
+      q_tm1: ``[B, A]``; a_tm1: ``[B]``; r_t: ``[B]``; discount_t: ``[B]``;
+      q_t_value: ``[B, A]`` target values at s_t; q_t_selector: ``[B, A]`` online values at s_t.
+
+    Returns:
+      ``[B]`` TD errors.
+    """
+    a_t = q_t_selector.argmax(dim=-1, keepdim=True)
+    target = r_t + discount_t * q_t_value.gather(-1, a_t).squeeze(-1)
+    qa_tm1 = q_tm1.gather(-1, a_tm1.unsqueeze(-1)).squeeze(-1)
+    return target.detach() - qa_tm1
+
+
+def huber_loss(x: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """Huber loss, elementwise: ``0.5 x²`` for ``|x| ≤ delta``, else ``delta (|x| - 0.5 delta)``."""
+    # torch's fused kernel: one autograd node instead of seven (the learner is overhead-bound).
+    return F.huber_loss(x, torch.zeros_like(x), reduction="none", delta=delta)
+
+
+@torch.no_grad()
+def polyak_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> None:
+    """``θ_target ← (1 - tau) θ_target + tau θ_online``; ``tau = 1`` is a hard copy."""
+    t_params = list(target.parameters())
+    o_params = list(online.parameters())
+    if tau >= 1.0:
+        torch._foreach_copy_(t_params, o_params)
+    else:
+        torch._foreach_lerp_(t_params, o_params, tau)
+    for t_buf, o_buf in zip(target.buffers(), online.buffers()):
+        t_buf.copy_(o_buf)
