@@ -257,16 +257,12 @@ def test_episodes_use_documented_seeds() -> None:
 
 def test_epsilon_one_is_random_and_differs_from_greedy() -> None:
     greedy = evaluate(lean_policy, make_cartpole, EvalProtocol("CartPole-v1", episodes=8))
-    random_ = evaluate(
-        lean_policy, make_cartpole, EvalProtocol("CartPole-v1", episodes=8, epsilon=1.0)
-    )
+    random_ = evaluate(lean_policy, make_cartpole, EvalProtocol("CartPole-v1", episodes=8, epsilon=1.0))
     assert random_.returns != greedy.returns
     # A uniformly random CartPole policy survives ~22 steps on average, far below the greedy.
     assert random_.summary["mean"] < 60 < greedy.summary["mean"]
     # The policy is irrelevant at ε = 1.
-    also_random = evaluate(
-        push_left, make_cartpole, EvalProtocol("CartPole-v1", episodes=8, epsilon=1.0)
-    )
+    also_random = evaluate(push_left, make_cartpole, EvalProtocol("CartPole-v1", episodes=8, epsilon=1.0))
     assert also_random.returns == random_.returns
 
 
@@ -315,9 +311,7 @@ def test_epsilon_needs_discrete_actions() -> None:
 
 
 def test_progress_bar_runs() -> None:
-    result = evaluate(
-        push_left, make_cartpole, EvalProtocol("CartPole-v1", episodes=3), progress=True
-    )
+    result = evaluate(push_left, make_cartpole, EvalProtocol("CartPole-v1", episodes=3), progress=True)
     assert len(result.returns) == 3
 
 
@@ -447,9 +441,7 @@ def test_write_video_errors(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
 
 
-def test_write_video_missing_backend_is_a_zoo_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_write_video_missing_backend_is_a_zoo_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import imageio_ffmpeg
 
     def missing() -> str:

@@ -19,17 +19,34 @@ from zoo_core.run_config import RunConfig
 DQN_ENV_CONFIG: dict[str, dict[str, dict[str, Any]]] = {
     "atari": {
         "dqn": {
-            "lr": 6.25e-5, "adam_eps": 1.5e-4, "batch_size": 32, "buffer_size": 1_000_000,
-            "learning_starts": 20_000, "train_freq": 4, "target_update_interval": 2_000,
-            "eps_end": 0.01, "eps_decay_steps": 250_000, "huber_delta": 1.0,
+            "lr": 6.25e-5,
+            "adam_eps": 1.5e-4,
+            "batch_size": 32,
+            "buffer_size": 1_000_000,
+            "learning_starts": 20_000,
+            "train_freq": 4,
+            "target_update_interval": 2_000,
+            "eps_end": 0.01,
+            "eps_decay_steps": 250_000,
+            "huber_delta": 1.0,
         },
-        "run": {"eval_every": 250_000, "eval_episodes": 10, "eval_epsilon": 0.001,
-                "checkpoint_every": 250_000, "log_every": 10_000},
+        "run": {
+            "eval_every": 250_000,
+            "eval_episodes": 10,
+            "eval_epsilon": 0.001,
+            "checkpoint_every": 250_000,
+            "log_every": 10_000,
+        },
     },
     "minatar": {
         "dqn": {
-            "lr": 2.5e-4, "batch_size": 32, "buffer_size": 100_000, "learning_starts": 5_000,
-            "train_freq": 1, "target_update_interval": 1_000, "eps_end": 0.1,
+            "lr": 2.5e-4,
+            "batch_size": 32,
+            "buffer_size": 100_000,
+            "learning_starts": 5_000,
+            "train_freq": 1,
+            "target_update_interval": 1_000,
+            "eps_end": 0.1,
             "eps_decay_steps": 100_000,
         },
         "run": {"eval_every": 50_000, "checkpoint_every": 100_000, "log_every": 5_000},
@@ -40,7 +57,9 @@ DQN_ENV_CONFIG: dict[str, dict[str, dict[str, Any]]] = {
 @hookimpl
 def zoo_register_agents(register: Callable[[Any], None]) -> None:
     register(Algorithm("dqn", DQNConfig, build_dqn, "Deep Q-network with double Q, n-step and target options"))
-    register(Recipe("dqn", "dqn", (), {}, DQN_ENV_CONFIG, "DQN (Mnih et al. 2015) + double Q (van Hasselt et al. 2016)"))
+    register(
+        Recipe("dqn", "dqn", (), {}, DQN_ENV_CONFIG, "DQN (Mnih et al. 2015) + double Q (van Hasselt et al. 2016)")
+    )
 
 
 @hookimpl

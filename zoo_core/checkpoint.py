@@ -125,7 +125,10 @@ def read_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def write_folder(
-    final: Path, tensors: dict[str, dict[str, torch.Tensor]], documents: dict[str, Any], extra: dict[str, Any] | None = None
+    final: Path,
+    tensors: dict[str, dict[str, torch.Tensor]],
+    documents: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Atomically write a folder of ``<stem>.safetensors`` and ``<stem>.json`` files plus a manifest.
 
@@ -136,12 +139,17 @@ def write_folder(
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
-    for stem, group in tensors.items():
-        save_file({k: v.contiguous() for k, v in group.items()}, str(tmp / f"{stem}.safetensors"))
-    for stem, doc in documents.items():
-        write_json(tmp / f"{stem}.json", doc)
-    write_manifest(tmp, extra)
+    try:
+        tmp.mkdir()
+        for stem, group in tensors.items():
+            save_file({k: v.contiguous() for k, v in group.items()}, str(tmp / f"{stem}.safetensors"))
+        for stem, doc in documents.items():
+            write_json(tmp / f"{stem}.json", doc)
+        write_manifest(tmp, extra)
+    except (OSError, SafetensorError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = getattr(exc, "strerror", None) or exc
+        raise CheckpointError(f"could not write {final} ({reason}); the previous one is intact") from None
     if final.exists():  # never lose both: move the old one aside, put the new one in, then delete
         old = final.parent / f".old-{final.name}-{os.getpid()}"
         final.rename(old)
@@ -170,7 +178,7 @@ def save_checkpoint(
     :returns: the checkpoint directory.
     """
     final = write_folder(root / f"step_{step:012d}", tensors, documents, {"step": step})
-    for stale in list_checkpoints(root)[:-max(keep, 1)]:
+    for stale in list_checkpoints(root)[: -max(keep, 1)]:
         shutil.rmtree(stale, ignore_errors=True)
     return final
 

@@ -59,8 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive, default=50_000, help="total environment steps")
     p.add_argument("--seed", type=_nonneg, default=0)
     p.add_argument("--out", help="run directory (default runs/<recipe>-<env>-s<seed>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="hyperparameter, e.g. lr=1e-3 or run.eval_every=5000 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hyperparameter, e.g. lr=1e-3 or run.eval_every=5000 (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
@@ -110,8 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _train(args: argparse.Namespace) -> int:
     from zoo_core.training import train
 
-    result = train(args.recipe, args.env, args.steps, args.seed, args.out, args.overrides,
-                   progress=_progress() and not args.no_progress)
+    result = train(
+        args.recipe,
+        args.env,
+        args.steps,
+        args.seed,
+        args.out,
+        args.overrides,
+        progress=_progress() and not args.no_progress,
+    )
     _report(result)
     return 0
 
@@ -126,8 +139,10 @@ def _report(result) -> None:
     if result.evaluations:
         print(f"best periodic evaluation: {result.best_eval_mean:.1f}")
     if final:
-        print(f"final evaluation over {final['episodes']} episodes: mean {final['mean']:.1f} "
-              f"± {final['std']:.1f} (IQM {final['iqm']:.1f})")
+        print(
+            f"final evaluation over {final['episodes']} episodes: mean {final['mean']:.1f} "
+            f"± {final['std']:.1f} (IQM {final['iqm']:.1f})"
+        )
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -156,17 +171,28 @@ def _eval(args: argparse.Namespace) -> int:
     from zoo_core.training import CONFIG
 
     agent, setup = _agent_and_env(args.path, args.which, args.env)
-    protocol = EvalProtocol(env_id=setup.env_id, episodes=args.episodes, seed=args.seed,
-                            epsilon=args.epsilon, max_steps=args.max_steps)
-    result = evaluate(agent.act, lambda: setup.make_env(training=False), protocol,
-                      progress=_progress() and not args.no_progress)
+    protocol = EvalProtocol(
+        env_id=setup.env_id, episodes=args.episodes, seed=args.seed, epsilon=args.epsilon, max_steps=args.max_steps
+    )
+    result = evaluate(
+        agent.act, lambda: setup.make_env(training=False), protocol, progress=_progress() and not args.no_progress
+    )
     path = Path(args.path)
-    out = Path(args.out) if args.out else (path / "results.json" if (path / CONFIG).is_file() and (path / "checkpoints").is_dir()
-                                           else Path("results.json"))
+    out = (
+        Path(args.out)
+        if args.out
+        else (
+            path / "results.json"
+            if (path / CONFIG).is_file() and (path / "checkpoints").is_dir()
+            else Path("results.json")
+        )
+    )
     write_results(result, out, extra={"agent": str(path), "recipe": agent.doc["recipe"]})
     s = result.summary
-    print(f"{setup.env_id}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
-          f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f}) -> {out}")
+    print(
+        f"{setup.env_id}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
+        f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f}) -> {out}"
+    )
     return 0
 
 
@@ -177,8 +203,9 @@ def _enjoy(args: argparse.Namespace) -> int:
     agent, setup = _agent_and_env(args.path, args.which, args.env)
     frames: list = []
     protocol = EvalProtocol(env_id=setup.env_id, episodes=1, seed=args.seed, max_steps=args.max_steps)
-    result = evaluate(agent.act, lambda: setup.make_env(training=False, render_mode="rgb_array"), protocol,
-                      record=frames.append)
+    result = evaluate(
+        agent.act, lambda: setup.make_env(training=False, render_mode="rgb_array"), protocol, record=frames.append
+    )
     write_video(frames, Path(args.video))
     print(f"{setup.env_id}: return {result.returns[0]:.1f} in {result.lengths[0]} steps -> {args.video}")
     return 0
@@ -243,8 +270,13 @@ def _envs(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "train": _train, "resume": _resume, "eval": _eval, "enjoy": _enjoy,
-    "plugins": _plugins, "recipes": _recipes, "envs": _envs,
+    "train": _train,
+    "resume": _resume,
+    "eval": _eval,
+    "enjoy": _enjoy,
+    "plugins": _plugins,
+    "recipes": _recipes,
+    "envs": _envs,
 }
 
 

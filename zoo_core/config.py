@@ -103,7 +103,12 @@ def parse_text(tp: Any, text: str, key: str) -> Any:
         value = text
     if tp is str or (origin is typing.Literal and all(isinstance(c, str) for c in typing.get_args(tp))):
         value = text
-    if tp is float and isinstance(value, int):
+    if tp is float and isinstance(value, str):
+        try:
+            value = float(text)  # accepts nan/inf so coerce can name them as not finite
+        except ValueError:
+            pass
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     return coerce(tp, value, key)
 
@@ -119,8 +124,7 @@ def make_section(cls: type, values: Mapping[str, Any], section: str) -> Any:
     unknown = sorted(set(values) - names)
     if unknown:
         raise ZooError(
-            f"unknown hyperparameter '{section}.{unknown[0]}'; valid keys in '{section}': "
-            + ", ".join(sorted(names))
+            f"unknown hyperparameter '{section}.{unknown[0]}'; valid keys in '{section}': " + ", ".join(sorted(names))
         )
     return cls(**{k: coerce(hints[k], v, f"{section}.{k}") for k, v in values.items()})
 
@@ -163,9 +167,7 @@ def resolve_config(
     for layer in layers:
         for section, values in layer.items():
             if section not in classes:
-                raise ZooError(
-                    f"unknown config section '{section}'; valid sections: {', '.join(sorted(classes))}"
-                )
+                raise ZooError(f"unknown config section '{section}'; valid sections: {', '.join(sorted(classes))}")
             merged[section].update(values)
     for text in overrides:
         if "=" not in text:
@@ -176,9 +178,7 @@ def resolve_config(
         if not section:
             section = _section_of(name, classes, primary)
         if section not in classes:
-            raise ZooError(
-                f"unknown hyperparameter '{key}'; valid sections: {', '.join(sorted(classes))}"
-            )
+            raise ZooError(f"unknown hyperparameter '{key}'; valid sections: {', '.join(sorted(classes))}")
         hints = _hints(classes[section])
         if name not in hints:
             raise ZooError(
@@ -186,9 +186,7 @@ def resolve_config(
                 + ", ".join(sorted(f.name for f in dataclasses.fields(classes[section])))
             )
         merged[section][name] = parse_text(hints[name], raw.strip(), f"{section}.{name}")
-    return AgentConfig(
-        {name: make_section(cls, merged[name], name) for name, cls in classes.items()}
-    )
+    return AgentConfig({name: make_section(cls, merged[name], name) for name, cls in classes.items()})
 
 
 def _section_of(name: str, classes: Mapping[str, type], primary: str | None) -> str:
@@ -199,6 +197,7 @@ def _section_of(name: str, classes: Mapping[str, type], primary: str | None) -> 
     if len(owners) == 1:
         return owners[0]
     if len(owners) > 1:
-        raise ZooError(f"hyperparameter '{name}' is ambiguous; write one of: "
-                       + ", ".join(f"{s}.{name}" for s in owners))
+        raise ZooError(
+            f"hyperparameter '{name}' is ambiguous; write one of: " + ", ".join(f"{s}.{name}" for s in owners)
+        )
     return primary or ""

@@ -168,9 +168,7 @@ def zoo_make_env(env_id: str, training: bool, render_mode: str | None) -> gym.En
 
 
 @hookspec
-def zoo_aux_losses(
-    agent: DQNAgent, batch: Batch, outputs: dict[str, torch.Tensor]
-) -> torch.Tensor | None:
+def zoo_aux_losses(agent: DQNAgent, batch: Batch, outputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
     """Add a loss to the learner's update.
 
     Called for every plugin on every update, after the TD loss is computed.

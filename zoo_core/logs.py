@@ -90,9 +90,13 @@ class ProgressBar:
         if not enabled:
             return
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>7} steps/s"), TextColumn("return {task.fields[ret]}"),
-            TimeRemainingColumn(), console=Console(stderr=True),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>7} steps/s"),
+            TextColumn("return {task.fields[ret]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
         )
         self.task = self.progress.add_task(description, total=total, completed=start, rate="-", ret="-")
         self.progress.start()

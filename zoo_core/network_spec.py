@@ -49,8 +49,9 @@ class NetworkSpec:
             raise PluginError(f"plugin '{plugin}' edits unknown network field '{name}'")
         owner = self.claims.get(name)
         if owner is not None and owner != plugin:
+            first, second = sorted((owner, plugin))
             raise PluginError(
-                f"plugins '{owner}' and '{plugin}' both change the network's {name}; "
+                f"plugins '{first}' and '{second}' both change the network's {name}; "
                 "keep only one of them in the recipe"
             )
         self.claims[name] = plugin
@@ -80,6 +81,4 @@ def default_torso(obs_shape: tuple[int, ...]) -> str:
         return "nature_cnn"
     if len(obs_shape) == 3 and obs_shape[1:] == (10, 10):
         return "minatar_cnn"
-    raise ZooError(
-        f"no default network for observations of shape {obs_shape}; set dqn.torso explicitly"
-    )
+    raise ZooError(f"no default network for observations of shape {obs_shape}; set dqn.torso explicitly")

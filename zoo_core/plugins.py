@@ -79,8 +79,7 @@ def load_plugin(name: str) -> ModuleType:
         return eps[name].load()
     except Exception as exc:  # a broken plugin must never take the host down
         raise PluginError(
-            f"plugin '{name}' failed to load ({type(exc).__name__}: {exc}); reinstall it with: "
-            f"{install_hint(name)}"
+            f"plugin '{name}' failed to load ({type(exc).__name__}: {exc}); reinstall it with: {install_hint(name)}"
         ) from exc
 
 
@@ -132,8 +131,10 @@ def _check(pm: pluggy.PluginManager) -> None:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin '{exc.plugin_name if hasattr(exc, 'plugin_name') else '?'}' "
-                          f"implements a hook that does not exist: {exc}") from exc
+        raise PluginError(
+            f"plugin '{exc.plugin_name if hasattr(exc, 'plugin_name') else '?'}' "
+            f"implements a hook that does not exist: {exc}"
+        ) from exc
 
 
 def _validate(name: str, plugin: object) -> None:
@@ -209,7 +210,7 @@ def resolve_role(pm: pluggy.PluginManager, hook_name: str, role: str, **kwargs: 
     """
     answers = [(name, r) for name, r in call_each(pm, hook_name, **kwargs) if r is not None]
     if len(answers) > 1:
-        names = " and ".join(f"'{n}'" for n, _ in answers)
+        names = " and ".join(sorted(f"'{n}'" for n, _ in answers))
         raise PluginError(f"plugins {names} both provide the {role}; keep only one of them in the recipe")
     return answers[0][1] if answers else None
 
@@ -243,12 +244,12 @@ def build_catalog(pm: pluggy.PluginManager) -> Catalog:
     def claim(kind: str, name: str, plugin: str) -> None:
         key = f"{kind}:{name}"
         if key in cat.owners and cat.owners[key] != plugin:
-            raise PluginError(
-                f"plugins '{cat.owners[key]}' and '{plugin}' both register the {kind} '{name}'"
-            )
+            first, second = sorted((cat.owners[key], plugin))
+            raise PluginError(f"plugins '{first}' and '{second}' both register the {kind} '{name}'")
         cat.owners[key] = plugin
 
     for plugin, register in _registrars(pm, "zoo_register_agents"):
+
         def add_agent(item: Any, plugin: str = plugin) -> None:
             if isinstance(item, Algorithm):
                 claim("algorithm", item.name, plugin)
@@ -260,21 +261,27 @@ def build_catalog(pm: pluggy.PluginManager) -> Catalog:
                 cat.recipes[item.name] = item
             else:
                 raise PluginError(f"plugin '{plugin}' registered {item!r}; expected Algorithm or Recipe")
+
         register(add_agent)
 
     for plugin, register in _registrars(pm, "zoo_register_envs"):
+
         def add_env(family: Any, plugin: str = plugin) -> None:
             claim("env family", family.name, plugin)
             cat.env_families[family.name] = family
+
         register(add_env)
 
     for plugin, register in _registrars(pm, "zoo_config"):
+
         def add_config(section: str, cls: type, plugin: str = plugin) -> None:
             claim("config section", section, plugin)
             cat.config_classes[section] = cls
+
         register(add_config)
 
     for plugin, register in _registrars(pm, "zoo_register_modules"):
+
         def add_module(kind: str, name: str, factory: Callable[..., Any], plugin: str = plugin) -> None:
             if kind not in cat.modules:
                 raise PluginError(
@@ -283,6 +290,7 @@ def build_catalog(pm: pluggy.PluginManager) -> Catalog:
                 )
             claim(kind, name, plugin)
             cat.modules[kind][name] = factory
+
         register(add_module)
     return cat
 

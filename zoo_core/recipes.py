@@ -54,8 +54,7 @@ def parse_recipe(text: str, recipes: Mapping[str, Recipe]) -> tuple[Recipe, tupl
     base, *extra = [part.strip() for part in text.split("+")]
     if base not in recipes:
         raise PluginError(
-            f"unknown recipe '{base}'; valid recipes: {', '.join(sorted(recipes)) or '(none)'}"
-            " (see `zoo recipes`)"
+            f"unknown recipe '{base}'; valid recipes: {', '.join(sorted(recipes)) or '(none)'} (see `zoo recipes`)"
         )
     recipe = recipes[base]
     plugins = list(recipe.plugins)

@@ -18,4 +18,7 @@ class RunConfig:
     eval_epsilon: float = param(0.0, "ε of the periodic evaluations (Atari protocols use 0.001).")
     checkpoint_every: int = param(10_000, "Env steps between checkpoints (0: only at the end).")
     keep_checkpoints: int = param(3, "Checkpoints kept; older ones are deleted.")
+    target_return: float | None = param(
+        None, "Stop once a periodic evaluation's mean return reaches this (None: run all steps)."
+    )
     torch_threads: int = param(1, "torch.set_num_threads for the run (0 keeps torch's default).")

@@ -43,8 +43,9 @@ class Setup:
         env = self.pm.hook.zoo_make_env(env_id=self.env_id, training=training, render_mode=render_mode)
         if env is not None:
             return env
-        return make_env(self.env_id, training=training, render_mode=render_mode,
-                        families=list(self.catalog.env_families.values()))
+        return make_env(
+            self.env_id, training=training, render_mode=render_mode, families=list(self.catalog.env_families.values())
+        )
 
 
 def all_recipes(extra: Sequence[object] = ()) -> dict[str, Recipe]:
@@ -85,7 +86,9 @@ def resolve(
     if saved is not None:
         layers.append(saved)
     config = resolve_config(catalog.config_classes, layers, overrides, primary=recipe.algorithm)
-    return Setup(recipe_text, recipe, plugins, pm, catalog, catalog.algorithms[recipe.algorithm], config, env_id, family)
+    return Setup(
+        recipe_text, recipe, plugins, pm, catalog, catalog.algorithms[recipe.algorithm], config, env_id, family
+    )
 
 
 def env_signature(env: gym.Env) -> dict[str, Any]:
@@ -107,17 +110,22 @@ def check_signature(saved: Mapping[str, Any], env: gym.Env, env_id: str) -> None
     for key in ("obs_shape", "num_actions"):
         if list(np.atleast_1d(saved[key])) != list(np.atleast_1d(got[key])):
             raise ZooError(
-                f"the agent does not fit {env_id}: its {key.replace('_', ' ')} is {saved[key]}, "
-                f"the env's is {got[key]}"
+                f"the agent does not fit {env_id}: its {key.replace('_', ' ')} is {saved[key]}, the env's is {got[key]}"
             )
 
 
 def build_agent(setup: Setup, signature: Mapping[str, Any], seed: int, spec: NetworkSpec | None = None) -> Any:
     """Build the recipe's agent for envs with the given signature."""
     ctx = BuildContext(
-        config=setup.config, pm=setup.pm, modules=setup.catalog.modules,
-        obs_shape=tuple(signature["obs_shape"]), obs_dtype=np.dtype(signature["obs_dtype"]),
-        num_actions=int(signature["num_actions"]), frame_stack=int(signature["frame_stack"]),
-        num_envs=setup.config["run"].num_envs, seed=seed, spec=spec,
+        config=setup.config,
+        pm=setup.pm,
+        modules=setup.catalog.modules,
+        obs_shape=tuple(signature["obs_shape"]),
+        obs_dtype=np.dtype(signature["obs_dtype"]),
+        num_actions=int(signature["num_actions"]),
+        frame_stack=int(signature["frame_stack"]),
+        num_envs=setup.config["run"].num_envs,
+        seed=seed,
+        spec=spec,
     )
     return setup.algorithm.build(ctx)

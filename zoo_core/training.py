@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from zoo_core import __version__
-from zoo_core.checkpoint import latest_checkpoint, load_checkpoint, read_json, save_checkpoint, write_folder, write_json
+from zoo_core.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_folder, write_json
 from zoo_core.envs import VecEnv
 from zoo_core.errors import CheckpointError, NonFiniteError, ZooError
 from zoo_core.evaluation import EvalProtocol, EvalResult, evaluate, write_results
@@ -71,7 +71,9 @@ class TrainResult:
         return max((e["eval_mean"] for e in self.evaluations), default=float("nan"))
 
 
-def run_document(setup: Setup, agent: Any, signature: dict[str, Any], seed: int, total: int, command: str) -> dict[str, Any]:
+def run_document(
+    setup: Setup, agent: Any, signature: dict[str, Any], seed: int, total: int, command: str
+) -> dict[str, Any]:
     """The JSON that describes a run (and every checkpoint and agent folder of it)."""
     return {
         "format": FORMAT,
@@ -94,8 +96,16 @@ def run_document(setup: Setup, agent: Any, signature: dict[str, Any], seed: int,
 class Trainer:
     """Drives a run: the loop plus logs, evaluations, checkpoints and the progress bar."""
 
-    def __init__(self, run_dir: Path, setup: Setup, agent: Any, env: VecEnv, obs: np.ndarray, doc: dict[str, Any],
-                 state: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        run_dir: Path,
+        setup: Setup,
+        agent: Any,
+        env: VecEnv,
+        obs: np.ndarray,
+        doc: dict[str, Any],
+        state: dict[str, Any] | None = None,
+    ):
         self.run_dir, self.setup, self.agent, self.env, self.obs, self.doc = run_dir, setup, agent, env, obs, doc
         self.run_cfg = setup.config["run"]
         state = state or {}
@@ -131,11 +141,15 @@ class Trainer:
                 bar.update(step, rate, self.recent_return())
                 if self._due(run.log_every, step, previous):
                     self._log(logger, step, rate, time.perf_counter() - t0)
+                reached = False
                 if self._due(run.eval_every, step, previous):
-                    self._evaluate(logger, step)
+                    mean = self._evaluate(logger, step).summary["mean"]
+                    reached = run.target_return is not None and mean >= run.target_return
                 if self._due(run.checkpoint_every, step, previous):
                     last_ckpt = self.checkpoint()
                 previous = step
+                if reached:
+                    break
         except NonFiniteError as exc:
             where = f"; last good checkpoint: {last_ckpt}" if last_ckpt else "; no checkpoint was written yet"
             raise NonFiniteError(f"training stopped: {exc}{where}") from None
@@ -145,7 +159,8 @@ class Trainer:
             raise KeyboardInterrupt(f"interrupted; checkpoint saved at {saved}") from None
         finally:
             bar.close()
-        self.checkpoint()
+        if last_ckpt is None or last_ckpt.name != f"step_{agent.env_steps:012d}":
+            self.checkpoint()
         final = self._evaluate(logger, agent.env_steps, final=True)
         logger.close()
         self._plot()
@@ -157,23 +172,36 @@ class Trainer:
     def _log(self, logger: RunLogger, step: int, rate: float, wall: float) -> None:
         if not self.agent.parameters_finite():
             raise NonFiniteError(f"non-finite network parameter at env step {step}")
-        row = {"env_steps": step, "episodes": self.episodes, "return_mean": self.recent_return(),
-               "steps_per_s": rate, "wall_s": wall, **self.agent.metrics()}
+        row = {
+            "env_steps": step,
+            "episodes": self.episodes,
+            "return_mean": self.recent_return(),
+            "steps_per_s": rate,
+            "wall_s": wall,
+            **self.agent.metrics(),
+        }
         logger.log_train(row)
         self.setup.pm.hook.zoo_on_log(agent=self.agent, step=step, metrics=row)
 
     def protocol(self, episodes: int | None = None) -> EvalProtocol:
         """The periodic evaluation protocol of this run."""
         return EvalProtocol(
-            env_id=self.setup.env_id, episodes=episodes or self.run_cfg.eval_episodes,
-            seed=EVAL_SEED, epsilon=self.run_cfg.eval_epsilon,
+            env_id=self.setup.env_id,
+            episodes=episodes or self.run_cfg.eval_episodes,
+            seed=EVAL_SEED,
+            epsilon=self.run_cfg.eval_epsilon,
         )
 
     def _evaluate(self, logger: RunLogger, step: int, final: bool = False) -> EvalResult:
         result = evaluate(self.agent.act, lambda: self.setup.make_env(training=False), self.protocol())
         s = result.summary
-        row = {"env_steps": step, "eval_mean": s["mean"], "eval_std": s["std"], "eval_iqm": s["iqm"],
-               "eval_episodes": s["episodes"]}
+        row = {
+            "env_steps": step,
+            "eval_mean": s["mean"],
+            "eval_std": s["std"],
+            "eval_iqm": s["iqm"],
+            "eval_episodes": s["episodes"],
+        }
         if not final:
             logger.log_eval(row)
             self.evaluations.append(row)
@@ -195,10 +223,15 @@ class Trainer:
         if not agent.parameters_finite():
             raise NonFiniteError(f"non-finite network parameter at env step {agent.env_steps}")
         tensors, meta = agent.train_state()
-        meta["loop"] = {"episodes": self.episodes, "recent_returns": list(self.recent), "best_eval": self.best if self.evaluations or self.best > -float("inf") else None}
+        meta["loop"] = {
+            "episodes": self.episodes,
+            "recent_returns": list(self.recent),
+            "best_eval": self.best if self.evaluations or self.best > -float("inf") else None,
+        }
         meta["env"] = self.env.state_dict()
         path = save_checkpoint(
-            self.run_dir / "checkpoints", agent.env_steps,
+            self.run_dir / "checkpoints",
+            agent.env_steps,
             {"model": agent.model_tensors(), "train_state": tensors},
             {"config": self.doc, "train_state": meta},
             keep=self.run_cfg.keep_checkpoints,
@@ -211,8 +244,11 @@ class Trainer:
             return
         from zoo_core.plots import plot_learning_curve
 
-        plot_learning_curve(self.run_dir / "eval.csv", self.run_dir / "learning_curve.png",
-                            title=f"{self.setup.recipe_text} on {self.setup.env_id}")
+        plot_learning_curve(
+            self.run_dir / "eval.csv",
+            self.run_dir / "learning_curve.png",
+            title=f"{self.setup.recipe_text} on {self.setup.env_id}",
+        )
 
 
 def _command() -> str:
@@ -269,7 +305,9 @@ def _threads(setup: Setup) -> None:
         torch.set_num_threads(setup.config["run"].torch_threads)
 
 
-def resume(run_dir: str | Path, steps: int | None = None, plugins: Sequence[object] = (), progress: bool = False) -> TrainResult:
+def resume(
+    run_dir: str | Path, steps: int | None = None, plugins: Sequence[object] = (), progress: bool = False
+) -> TrainResult:
     """Continue a run from its latest checkpoint, exactly where it stopped.
 
     :param steps: new total env steps (default: the run's own total).
