@@ -14,9 +14,18 @@ from zoo_core.networks import BUILTIN_MODULES
 from zoo_core.recipes import Algorithm, Recipe
 from zoo_core.run_config import RunConfig
 
-# Published settings scaled to each family: Atari follows Mnih et al. 2015 (with the Adam
+# Published settings scaled to each family. Atari follows Mnih et al. 2015 (with the Adam
 # settings of Dopamine's DQN); MinAtar follows Young & Tian 2019.
 DQN_ENV_CONFIG: dict[str, dict[str, dict[str, Any]]] = {
+    # Classic control: the RL Baselines3 Zoo's tuned CartPole settings (128 updates every 256 env
+    # steps, the target synced after each burst), in this zoo's units.
+    "gymnasium": {
+        "dqn": {
+            "lr": 2.3e-3, "batch_size": 64, "buffer_size": 100_000, "learning_starts": 1_000,
+            "train_freq": 256, "gradient_steps": 128, "target_update_interval": 128,
+            "eps_end": 0.04, "eps_decay_steps": 8_000, "hidden": (256, 256),
+        },
+    },
     "atari": {
         "dqn": {
             "lr": 6.25e-5,

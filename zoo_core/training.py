@@ -152,12 +152,15 @@ class Trainer:
                     break
         except NonFiniteError as exc:
             where = f"; last good checkpoint: {last_ckpt}" if last_ckpt else "; no checkpoint was written yet"
+            logger.close()
             raise NonFiniteError(f"training stopped: {exc}{where}") from None
         except KeyboardInterrupt:
             saved = self.checkpoint()
-            bar.close()
+            logger.close()
             raise KeyboardInterrupt(f"interrupted; checkpoint saved at {saved}") from None
         finally:
+            bar.update(agent.env_steps, (agent.env_steps - s0) / max(time.perf_counter() - t0, 1e-9),
+                       self.recent_return(), force=True)
             bar.close()
         if last_ckpt is None or last_ckpt.name != f"step_{agent.env_steps:012d}":
             self.checkpoint()

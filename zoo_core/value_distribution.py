@@ -9,13 +9,19 @@ from them, and the TD loss. Its interface:
   where ``out_t`` is the target network's output at s_t and ``out_t_selector`` the online
   network's (None without double Q); ``priority`` is what prioritized replay should use.
 * ``state_dict() -> dict`` and ``load_state_dict(dict)`` (JSON) when it has state.
+* optionally ``loss_and_grad(out_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector, grad_loss)
+  -> (loss [B], priority [B], grad_out_tm1 [B, A, atoms])``: ``loss`` together with the gradient
+  of ``sum(grad_loss * loss)`` with respect to ``out_tm1``, computed without autograd and
+  bit-identical to autograd's. The learner uses it when it runs a network without autograd
+  (``zoo_core/fast.py``); without it, the learner backpropagates through ``loss`` as usual.
+  ``grad_loss [B]`` is read-only.
 """
 
 from __future__ import annotations
 
 import torch
 
-from zoo_core.value_learning import double_q_learning, huber_loss, q_learning
+from zoo_core.value_learning import double_q_learning, huber_loss, huber_loss_grad, q_learning, td_error_grad
 
 
 class ScalarValue:
@@ -29,6 +35,11 @@ class ScalarValue:
     def q_values(self, out: torch.Tensor) -> torch.Tensor:
         return out[..., 0]
 
+    def _td(self, q_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector) -> torch.Tensor:
+        if out_t_selector is None:
+            return q_learning(q_tm1, a_tm1, r_t, discount_t, out_t[..., 0])
+        return double_q_learning(q_tm1, a_tm1, r_t, discount_t, out_t[..., 0], out_t_selector[..., 0])
+
     def loss(
         self,
         out_tm1: torch.Tensor,
@@ -38,12 +49,25 @@ class ScalarValue:
         out_t: torch.Tensor,
         out_t_selector: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        q_tm1, q_t = out_tm1[..., 0], out_t[..., 0]
-        if out_t_selector is None:
-            td = q_learning(q_tm1, a_tm1, r_t, discount_t, q_t)
-        else:
-            td = double_q_learning(q_tm1, a_tm1, r_t, discount_t, q_t, out_t_selector[..., 0])
+        td = self._td(out_tm1[..., 0], a_tm1, r_t, discount_t, out_t, out_t_selector)
         return huber_loss(td, self.huber_delta), td.detach().abs()
+
+    def loss_and_grad(
+        self,
+        out_tm1: torch.Tensor,
+        a_tm1: torch.Tensor,
+        r_t: torch.Tensor,
+        discount_t: torch.Tensor,
+        out_t: torch.Tensor,
+        out_t_selector: torch.Tensor | None,
+        grad_loss: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`loss` and the gradient of ``sum(grad_loss * loss)`` w.r.t. ``out_tm1 [B, A, 1]``."""
+        q_tm1 = out_tm1[..., 0]
+        td = self._td(q_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector)
+        grad_td = huber_loss_grad(td, grad_loss, self.huber_delta)
+        grad_q_tm1 = td_error_grad(grad_td, a_tm1, q_tm1.shape[-1])
+        return huber_loss(td, self.huber_delta), td.abs(), grad_q_tm1.unsqueeze(-1)
 
     def state_dict(self) -> dict:
         return {}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+_huber_loss_backward = torch.ops.aten.huber_loss_backward.default
+
 
 def q_learning(
     q_tm1: torch.Tensor, a_tm1: torch.Tensor, r_t: torch.Tensor, discount_t: torch.Tensor, q_t: torch.Tensor
@@ -61,6 +63,26 @@ def huber_loss(x: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
     """Huber loss, elementwise: ``0.5 x²`` for ``|x| ≤ delta``, else ``delta (|x| - 0.5 delta)``."""
     # torch's fused kernel: one autograd node instead of seven (the learner is overhead-bound).
     return F.huber_loss(x, torch.zeros_like(x), reduction="none", delta=delta)
+
+
+def huber_loss_grad(x: torch.Tensor, grad_loss: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """Gradient of ``sum(grad_loss * huber_loss(x, delta))`` with respect to ``x``, elementwise.
+
+    ``grad_loss * x`` for ``|x| < delta``, else ``grad_loss * delta * sign(x)``: torch's own
+    backward kernel, so the result is bit-identical to autograd through :func:`huber_loss`.
+    """
+    return _huber_loss_backward(grad_loss, x, torch.zeros_like(x), 0, delta)  # 0: reduction "none"
+
+
+def td_error_grad(grad_td: torch.Tensor, a_tm1: torch.Tensor, num_actions: int) -> torch.Tensor:
+    """Gradient of ``sum(grad_td * td)`` with respect to ``q_tm1`` ``[B, A]``, for the TD errors
+    ``td = target - q_tm1[a_tm1]`` of :func:`q_learning` and :func:`double_q_learning`.
+
+    ``-grad_td`` at the action taken, zero elsewhere; autograd's own ops (negate, then the
+    backward of ``gather``: a scatter-add into zeros), so the result is bit-identical to it.
+    """
+    grad_qa = (-grad_td).unsqueeze(-1)
+    return grad_qa.new_zeros(grad_qa.shape[0], num_actions).scatter_add_(-1, a_tm1.unsqueeze(-1), grad_qa)
 
 
 @torch.no_grad()
