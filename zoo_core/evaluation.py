@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from zoo_core.atomic import atomic_path
 from zoo_core.errors import ZooError
 from zoo_core.stats import summarize
 
@@ -354,18 +354,7 @@ def write_results(result: EvalResult, path: Path, extra: Mapping[str, Any] | Non
     except (TypeError, ValueError) as e:
         raise ZooError(f"write_results: cannot encode results as JSON: {e}") from None
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file 0600; results are meant to be shared like any other output.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        # Leave no stray temp file behind on failure (including KeyboardInterrupt).
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from zoo_core.atomic import atomic_path
 from zoo_core.errors import ZooError
 
 __all__ = ["plot_learning_curve", "read_csv_rows"]
@@ -146,14 +145,5 @@ def plot_learning_curve(
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
 
     out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_png.stem}.", suffix=".png", dir=out_png.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out_png, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
-        os.chmod(tmp, 0o644)  # mkstemp made it 0600
-        os.replace(tmp, out_png)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

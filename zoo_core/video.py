@@ -8,14 +8,13 @@ they are upscaled with nearest-neighbour first, keeping pixels crisp.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo_core.atomic import atomic_path
 from zoo_core.errors import ZooError
 
 __all__ = ["MIN_VIDEO_SIDE", "write_video"]
@@ -121,12 +120,9 @@ def write_video(
     shape = first.shape
     scale = max(1, math.ceil(MIN_VIDEO_SIDE / max(shape[0], shape[1])))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     # The temp name keeps the .mp4 suffix because ffmpeg picks the container from it.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
-    try:
-        writer = _ffmpeg_writer(Path(tmp), int(fps))
+    with atomic_path(path, suffix=".mp4") as tmp:
+        writer = _ffmpeg_writer(tmp, int(fps))
         try:
             writer.append_data(_prepare(first, scale))
             for index, frame in enumerate(it, start=1):
@@ -139,9 +135,3 @@ def write_video(
                 writer.append_data(_prepare(f, scale))
         finally:
             writer.close()
-        os.chmod(tmp, 0o644)  # mkstemp made it 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
