@@ -17,6 +17,8 @@ or replacing a layer later also falls back to the general path.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable
 
 import torch
@@ -30,13 +32,51 @@ from zoo_core.networks import LinearHead, MLPTorso, QNetwork
 _relu_backward: Callable[..., torch.Tensor] = torch.ops.aten.threshold_backward.default
 
 
-def _module_hooks(m: nn.Module) -> bool:
-    return bool(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks)
+# Torch's registries of hooks on every module; each module's own hook dicts are gathered in a plan.
+_GLOBAL_HOOKS = (_module._global_forward_hooks, _module._global_forward_pre_hooks,
+                 _module._global_backward_hooks, _module._global_backward_pre_hooks)
 
 
-def _global_hooks() -> bool:
-    return bool(_module._global_forward_hooks or _module._global_forward_pre_hooks
-                or _module._global_backward_hooks or _module._global_backward_pre_hooks)
+_requires_grad = operator.attrgetter("requires_grad")
+_grad_hooks = operator.attrgetter("_backward_hooks")
+_acc_hooks = operator.attrgetter("_post_accumulate_grad_hooks")
+
+
+class _Guard:
+    """What a plan re-checks before each use, as flat lists so a check is a few C-level loops.
+
+    Torch adds hooks to the very dicts gathered here; children and parameters are compared by
+    identity with snapshots; blocks by exact class. ``trained`` parameters must also still require
+    gradients, carry no tensor hook (autograd would run it on their gradient) and, for weights,
+    keep the contiguous layout whose autograd formula the backward reproduces.
+    """
+
+    def __init__(self, modules: list[nn.Module], trained: list[torch.Tensor], weights: list[torch.Tensor]):
+        self.hooks = [*_GLOBAL_HOOKS, *(d for m in modules for d in (
+            m._forward_hooks, m._forward_pre_hooks, m._backward_hooks, m._backward_pre_hooks))]
+        self.dicts = [d for m in modules for d in (m._modules, m._parameters) if d]
+        self.contents = [v for d in self.dicts for v in d.values()]
+        self.count = len(self.contents)
+        self.blocks, self.kinds = modules, [type(m) for m in modules]
+        self.trained, self.weights = trained, weights
+
+    def __add__(self, other: _Guard) -> _Guard:
+        return _Guard(self.blocks + other.blocks, self.trained + other.trained, self.weights + other.weights)
+
+    def ok(self) -> bool:
+        if any(self.hooks) or torch._C._get_tracing_state():
+            return False
+        dicts = self.dicts
+        if sum(map(len, dicts)) != self.count or not all(
+                map(operator.is_, itertools.chain.from_iterable(map(dict.values, dicts)), self.contents)):
+            return False
+        if list(map(type, self.blocks)) != self.kinds:
+            return False
+        trained = self.trained
+        if trained and (not all(map(_requires_grad, trained)) or any(map(_grad_hooks, trained))
+                        or any(map(_acc_hooks, trained)) or not all(map(torch.Tensor.is_contiguous, self.weights))):
+            return False
+        return True
 
 
 class PlainNetwork:
@@ -56,9 +96,9 @@ class PlainNetwork:
         self.biases = [lin.bias for lin in self.linears]
         self.params = [p for lin in self.linears for p in (lin.weight, lin.bias)]
         self.num_actions, self.num_atoms = network.head.num_actions, network.head.num_atoms
-        self._modules = list(network.modules())
-        # The containers whose children must stay the ones this plan was built from.
-        self._children = [(m._modules, dict(m._modules)) for m in self._modules]
+        modules = list(network.modules())
+        self.guard = _Guard(modules, [], [])  # for forward alone
+        self.training_guard = _Guard(modules, self.params, self.weights)  # for forward and backward
 
     @classmethod
     def of(cls, network: nn.Module) -> PlainNetwork | None:
@@ -89,28 +129,9 @@ class PlainNetwork:
     def valid(self, training: bool = False) -> bool:
         """Whether the plan still computes what the modules would (checked on every use).
 
-        :param training: also require what the backward relies on: every parameter requires a
-            gradient and has no tensor hook (which autograd would run on its gradient).
+        :param training: also require what the backward relies on (see :class:`_Guard`).
         """
-        if _global_hooks() or torch._C._get_tracing_state():
-            return False
-        for m in self._modules:
-            if _module_hooks(m):
-                return False
-        for children, snapshot in self._children:
-            if children != snapshot:
-                return False
-        for lin, w, b in zip(self.linears, self.weights, self.biases, strict=True):
-            params = lin._parameters
-            if params["weight"] is not w or params["bias"] is not b or type(lin) is not nn.Linear:
-                return False
-            if not w.is_contiguous():
-                return False
-        if training:
-            for p in self.params:
-                if not p.requires_grad or p._backward_hooks or p._post_accumulate_grad_hooks:
-                    return False
-        return True
+        return (self.training_guard if training else self.guard).ok()
 
     def forward(self, obs: torch.Tensor, saved: list[torch.Tensor] | None = None) -> torch.Tensor:
         """``network(obs)``; appends each layer's input (and the last output) to ``saved`` for the backward.
@@ -118,7 +139,7 @@ class PlainNetwork:
         Call it where autograd records nothing (``no_grad``/``inference_mode``, or a network
         whose parameters need no gradient); the result is a leaf.
         """
-        x = obs.float()  # MLPTorso's cast
+        x = obs if obs.dtype == torch.float32 else obs.float()  # MLPTorso's cast
         for w, b, relu in zip(self.weights, self.biases, self.relu_after, strict=True):
             if saved is not None:
                 saved.append(x)
@@ -132,25 +153,164 @@ class PlainNetwork:
     def backward(self, grad_out: torch.Tensor, saved: list[torch.Tensor]) -> list[torch.Tensor]:
         """Gradients of the parameters given ``grad_out`` (shaped like ``forward``'s result).
 
-        Autograd's formulas for ``addmm`` (``nn.Linear``), ``relu`` and ``view``, term by term:
-        bias ``grad.sum(0)``, weight ``grad.t().mm(input)`` (the column-major branch
-        ``mm_mat2_backward`` takes for ``weight.t()``), input ``grad.mm(weight)`` (or its
-        column-major twin, as ``mm_mat1_backward`` picks), ReLU ``threshold_backward``.
-        Call it with autograd off.
+        Autograd's formulas for ``addmm`` (``nn.Linear``), ``relu`` and ``view``, term by term
+        (see :meth:`layer_grads` and :meth:`param_grads`). Call it with autograd off.
+        """
+        return self.param_grads(self.layer_grads(grad_out, saved), saved)
+
+    def layer_grads(self, grad_out: torch.Tensor, saved: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The gradient with respect to each linear layer's output ``[B, out]``, first layer first.
+
+        ReLU's is ``threshold_backward(grad, result, 0)``; a linear layer passes ``grad.mm(weight)``
+        to its input, or the column-major twin ``mm_mat1_backward`` picks for a column-major input.
         """
         grad = grad_out.reshape(saved[-1].shape)
-        grads: list[torch.Tensor] = [grad] * len(self.params)
-        for i in range(len(self.weights) - 1, -1, -1):
+        layers = len(self.weights)
+        grads = [grad] * layers
+        for i in range(layers - 1, -1, -1):
             if self.relu_after[i]:
                 grad = _relu_backward(grad, saved[i + 1], 0)
-            x = saved[i]
-            grads[2 * i] = grad.t().mm(x)
-            grads[2 * i + 1] = grad.sum(0)
+            grads[i] = grad
             if i:
-                w = self.weights[i]
+                w, x = self.weights[i], saved[i]
                 stride, size = x.stride(), x.shape
                 if stride[0] == 1 and stride[1] == size[0]:
                     grad = w.t().mm(grad.t()).t()
                 else:
                     grad = grad.mm(w)
         return grads
+
+    def param_grads(self, layer_grads: list[torch.Tensor], saved: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each parameter's gradient, in parameter order, from :meth:`layer_grads`.
+
+        Weight ``grad.t().mm(input)`` (the column-major branch ``mm_mat2_backward`` takes for
+        ``weight.t()``, transposed back), bias ``grad.sum(0)`` (autograd's ``sum_to``).
+        """
+        grads: list[torch.Tensor] = []
+        for grad, x in zip(layer_grads, saved, strict=False):
+            grads += (grad.t().mm(x), grad.sum(0))
+        return grads
+
+
+class PlainLearner:
+    """The learner's gradient computation when both networks are plain (see :class:`PlainNetwork`).
+
+    :meth:`grads` computes what the agent's general update computes with modules and autograd:
+    the online forward (on ``[obs_tm1; obs_t]`` with double Q), the target forward, the value
+    distribution's loss (weighted by importance weights when given, reduced by mean or sum) and
+    every parameter's gradient. The loss's own gradient comes from the value distribution's
+    ``loss_and_grad`` when it has one, else from autograd through its ``loss`` with the network
+    output as the leaf; either way the parameters' gradients are bit-identical to the general path.
+    With ``loss_and_grad`` the intermediates are computed under ``torch.inference_mode`` (cheaper
+    than ``no_grad`` per op); the gradients and the loss, which outlive the update, are not.
+    """
+
+    def __init__(self, online: PlainNetwork, target: PlainNetwork):
+        self.online, self.target = online, target
+        self._guard = online.training_guard + target.guard
+        self._seeds: dict[tuple, torch.Tensor] = {}
+
+    @classmethod
+    def of(cls, network: nn.Module, target: nn.Module) -> PlainLearner | None:
+        """A learner for these networks if both are plain, else None."""
+        online_plan, target_plan = PlainNetwork.of(network), PlainNetwork.of(target)
+        if online_plan is None or target_plan is None:
+            return None
+        return cls(online_plan, target_plan)
+
+    def valid(self) -> bool:
+        """Whether :meth:`grads` applies now (no hook or swapped parameter since it was built)."""
+        return self._guard.ok()
+
+    def _grad_seed(self, batch: int, reduction: str, like: torch.Tensor) -> torch.Tensor:
+        # d(loss)/d(loss_b): autograd's mean backward (ones / B; one rounding either way) or sum's.
+        key = (batch, reduction, like.dtype, like.device)
+        seed = self._seeds.get(key)
+        if seed is None:
+            fill = 1.0 / batch if reduction == "mean" else 1.0
+            seed = torch.full((batch,), fill, dtype=like.dtype, device=like.device)
+            self._seeds[key] = seed
+        return seed
+
+    def grads(
+        self,
+        value: object,
+        obs_tm1: torch.Tensor,
+        a_tm1: torch.Tensor,
+        r_t: torch.Tensor,
+        discount_t: torch.Tensor,
+        obs_t: torch.Tensor,
+        weights: torch.Tensor | None,
+        double_q: bool,
+        reduction: str,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """``(loss, priority [B], gradients)``: the reduced loss (no graph), the value
+        distribution's priority and each online parameter's gradient, in parameter order."""
+        loss_and_grad = getattr(value, "loss_and_grad", None)
+        enabled = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
+            if loss_and_grad is None:
+                return self._grads_by_autograd(value, obs_tm1, a_tm1, r_t, discount_t, obs_t, weights, double_q,
+                                               reduction)
+            online, batch = self.online, obs_tm1.shape[0]
+            saved: list[torch.Tensor] = []
+            # Inference mode skips even autograd's no-grad bookkeeping; only intermediates are
+            # made in it: what outlives the update (gradients, loss) is made below, as usual.
+            with torch.inference_mode():
+                out, out_tm1, selector = self._online_forward(obs_tm1, obs_t, double_q, saved)
+                out_t = self.target.forward(obs_t)
+                grad_loss = self._grad_seed(batch, reduction, out)
+                if weights is not None:
+                    grad_loss = grad_loss * weights
+                loss_b, priority, grad_tm1 = loss_and_grad(out_tm1, a_tm1, r_t, discount_t, out_t, selector, grad_loss)
+                if double_q:  # the selector half gets no gradient (autograd's slice backward)
+                    grad_out = out.new_zeros(out.shape)
+                    grad_out[:batch] = grad_tm1
+                else:
+                    grad_out = grad_tm1
+                layer_grads = online.layer_grads(grad_out, saved)
+            if weights is not None:
+                loss_b = loss_b * weights
+            loss = loss_b.mean() if reduction == "mean" else loss_b.sum()
+            return loss, priority, online.param_grads(layer_grads, saved)
+        finally:
+            torch._C._set_grad_enabled(enabled)
+
+    def _online_forward(
+        self, obs_tm1: torch.Tensor, obs_t: torch.Tensor, double_q: bool, saved: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(out, out_tm1, selector)``: one forward for both online evaluations with double Q,
+        as the general path does (``out_tm1`` and ``selector`` are slices of ``out``)."""
+        if double_q:
+            out = self.online.forward(torch.cat([obs_tm1, obs_t]), saved)
+            return out, out[: obs_tm1.shape[0]], out[obs_tm1.shape[0]:]
+        out = self.online.forward(obs_tm1, saved)
+        return out, out, None
+
+    def _grads_by_autograd(
+        self,
+        value: object,
+        obs_tm1: torch.Tensor,
+        a_tm1: torch.Tensor,
+        r_t: torch.Tensor,
+        discount_t: torch.Tensor,
+        obs_t: torch.Tensor,
+        weights: torch.Tensor | None,
+        double_q: bool,
+        reduction: str,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """:meth:`grads` for a value distribution without ``loss_and_grad``: autograd through its
+        ``loss`` from the network output (a leaf) on; plain forward and backward around it."""
+        saved: list[torch.Tensor] = []
+        out, _, _ = self._online_forward(obs_tm1, obs_t, double_q, saved)
+        out_t = self.target.forward(obs_t)
+        with torch.enable_grad():
+            out.requires_grad_()
+            out_tm1, selector = (out[: obs_tm1.shape[0]], out[obs_tm1.shape[0]:].detach()) if double_q else (out, None)
+            loss_b, priority = value.loss(out_tm1, a_tm1, r_t, discount_t, out_t, selector)
+            if weights is not None:
+                loss_b = loss_b * weights
+            loss = loss_b.mean() if reduction == "mean" else loss_b.sum()
+            (grad_out,) = torch.autograd.grad(loss, out)
+        return loss.detach(), priority.detach(), self.online.backward(grad_out, saved)

@@ -11,10 +11,10 @@ from them, and the TD loss. Its interface:
 * ``state_dict() -> dict`` and ``load_state_dict(dict)`` (JSON) when it has state.
 * optionally ``loss_and_grad(out_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector, grad_loss)
   -> (loss [B], priority [B], grad_out_tm1 [B, A, atoms])``: ``loss`` together with the gradient
-  of ``sum(grad_loss * loss)`` with respect to ``out_tm1``, computed without autograd and
-  bit-identical to autograd's. The learner uses it when it runs a network without autograd
-  (``zoo_core/fast.py``); without it, the learner backpropagates through ``loss`` as usual.
-  ``grad_loss [B]`` is read-only.
+  of ``sum(grad_loss * loss)`` with respect to ``out_tm1``, computed without autograd (it is
+  called under ``torch.inference_mode``) and bit-identical to autograd's. The learner uses it when
+  it runs a network without autograd (``zoo_core/fast.py``); without it, the learner
+  backpropagates through ``loss`` as usual. ``grad_loss [B]`` is read-only.
 """
 
 from __future__ import annotations
@@ -35,7 +35,16 @@ class ScalarValue:
     def q_values(self, out: torch.Tensor) -> torch.Tensor:
         return out[..., 0]
 
-    def _td(self, q_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector) -> torch.Tensor:
+    def _td(
+        self,
+        q_tm1: torch.Tensor,
+        a_tm1: torch.Tensor,
+        r_t: torch.Tensor,
+        discount_t: torch.Tensor,
+        out_t: torch.Tensor,
+        out_t_selector: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The (double) Q-learning TD error ``[B]`` for ``q_tm1 [B, A]``."""
         if out_t_selector is None:
             return q_learning(q_tm1, a_tm1, r_t, discount_t, out_t[..., 0])
         return double_q_learning(q_tm1, a_tm1, r_t, discount_t, out_t[..., 0], out_t_selector[..., 0])

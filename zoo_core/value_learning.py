@@ -8,8 +8,8 @@ values at the next state. Targets never carry gradient.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+_huber_loss = torch._C._nn.huber_loss
 _huber_loss_backward = torch.ops.aten.huber_loss_backward.default
 
 
@@ -61,8 +61,9 @@ def double_q_learning(
 
 def huber_loss(x: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
     """Huber loss, elementwise: ``0.5 x²`` for ``|x| ≤ delta``, else ``delta (|x| - 0.5 delta)``."""
-    # torch's fused kernel: one autograd node instead of seven (the learner is overhead-bound).
-    return F.huber_loss(x, torch.zeros_like(x), reduction="none", delta=delta)
+    # torch's fused kernel: one autograd node instead of seven (the learner is overhead-bound),
+    # called as F.huber_loss calls it, without its Python wrapper (0: reduction "none").
+    return _huber_loss(x, torch.zeros_like(x), 0, delta)
 
 
 def huber_loss_grad(x: torch.Tensor, grad_loss: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
@@ -94,5 +95,5 @@ def polyak_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) 
         torch._foreach_copy_(t_params, o_params)
     else:
         torch._foreach_lerp_(t_params, o_params, tau)
-    for t_buf, o_buf in zip(target.buffers(), online.buffers()):
+    for t_buf, o_buf in zip(target.buffers(), online.buffers(), strict=False):
         t_buf.copy_(o_buf)

@@ -18,9 +18,10 @@ import torch
 from zoo_core.config import AgentConfig, param
 from zoo_core.errors import NonFiniteError, ZooError
 from zoo_core.exploration import EpsilonGreedy
+from zoo_core.fast import PlainLearner
 from zoo_core.network_spec import NetworkSpec, default_torso
-from zoo_core.optim import FastAdam, clip_grad_norm
 from zoo_core.networks import build_network
+from zoo_core.optim import FastAdam, clip_grad_norm
 from zoo_core.plugins import call_each, has_impls, resolve_role
 from zoo_core.replay import UniformReplay
 from zoo_core.value_distribution import ScalarValue
@@ -98,6 +99,7 @@ class DQNAgent:
         self.target = copy.deepcopy(self.network).requires_grad_(False)
         self.params = list(self.network.parameters())
         self.optimizer = FastAdam(self.params, lr=cfg.lr, eps=cfg.adam_eps)
+        self._plain = PlainLearner.of(self.network, self.target)  # None: not all core blocks
 
         capacity = cfg.buffer_size - cfg.buffer_size % ctx.num_envs
         self.replay = resolve_role(
@@ -132,6 +134,9 @@ class DQNAgent:
     @torch.inference_mode()
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Greedy action values ``[N, A]`` for observations ``[N, *obs_shape]``."""
+        plain = self._plain.online if self._plain is not None else None
+        if plain is not None and plain.valid():  # the same kernels without module calls (zoo_core/fast.py)
+            return self.value.q_values(plain.forward(torch.as_tensor(obs))).numpy()
         return self.value.q_values(self.network(torch.as_tensor(obs))).numpy()
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
@@ -171,35 +176,48 @@ class DQNAgent:
         a_tm1 = torch.from_numpy(batch.a_tm1)
         r_t = torch.from_numpy(batch.r_t)
         discount_t = torch.from_numpy(batch.discount_t)
-        if cfg.double_q:
-            # One forward for both online evaluations: s_tm1 (learned) and s_t (action selector).
-            out = self.network(torch.cat([obs_tm1, obs_t]))
-            out_tm1, out_t_selector = out[: len(obs_tm1)], out[len(obs_tm1):].detach()
+        weights = torch.from_numpy(batch.weights) if self._weighted else None
+        plain = self._plain
+        if plain is not None and not self._aux and plain.valid():
+            # Plain networks: the same kernels as below, without modules or autograd (zoo_core/fast.py).
+            loss, priority, grads = plain.grads(
+                self.value, obs_tm1, a_tm1, r_t, discount_t, obs_t, weights, cfg.double_q, cfg.loss_reduction
+            )
+            for p, g in zip(self.params, grads, strict=True):
+                p.grad = g
         else:
-            out_tm1, out_t_selector = self.network(obs_tm1), None
-        with torch.no_grad():
-            out_t = self.target(obs_t)
-        loss_b, priority = self.value.loss(out_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector)
-        if self._weighted:
-            loss_b = loss_b * torch.from_numpy(batch.weights)
-        loss = loss_b.mean() if cfg.loss_reduction == "mean" else loss_b.sum()
-        if self._aux:
-            outputs = {"out_tm1": out_tm1, "q_tm1": self.value.q_values(out_tm1), "loss": loss_b}
-            for extra in self.pm.hook.zoo_aux_losses(agent=self, batch=batch, outputs=outputs):
-                loss = loss + extra
-        self.optimizer.zero_grad()
-        loss.backward()
-        norm = clip_grad_norm(self.params, cfg.max_grad_norm) if cfg.max_grad_norm > 0 else torch.zeros(())
-        if not torch.isfinite(loss.detach() + norm):
-            raise NonFiniteError(f"non-finite loss or gradient at env step {self.env_steps} (update {self.updates + 1})")
+            if cfg.double_q:
+                # One forward for both online evaluations: s_tm1 (learned) and s_t (action selector).
+                out = self.network(torch.cat([obs_tm1, obs_t]))
+                out_tm1, out_t_selector = out[: len(obs_tm1)], out[len(obs_tm1):].detach()
+            else:
+                out_tm1, out_t_selector = self.network(obs_tm1), None
+            with torch.no_grad():
+                out_t = self.target(obs_t)
+            loss_b, priority = self.value.loss(out_tm1, a_tm1, r_t, discount_t, out_t, out_t_selector)
+            if weights is not None:
+                loss_b = loss_b * weights
+            loss = loss_b.mean() if cfg.loss_reduction == "mean" else loss_b.sum()
+            if self._aux:
+                outputs = {"out_tm1": out_tm1, "q_tm1": self.value.q_values(out_tm1), "loss": loss_b}
+                for extra in self.pm.hook.zoo_aux_losses(agent=self, batch=batch, outputs=outputs):
+                    loss = loss + extra
+            self.optimizer.zero_grad()
+            loss.backward()
+            loss = loss.detach()
+        norm = float(clip_grad_norm(self.params, cfg.max_grad_norm)) if cfg.max_grad_norm > 0 else 0.0
+        # On Python floats, no tensor ops: a NaN or inf in either carries into the sum.
+        if not abs(float(loss) + norm) < float("inf"):
+            raise NonFiniteError(
+                f"non-finite loss or gradient at env step {self.env_steps} (update {self.updates + 1})"
+            )
         self.optimizer.step()
         self.updates += 1
         if self.updates % cfg.target_update_interval == 0:
             polyak_update(self.target, self.network, cfg.tau)
         if self._after:
-            self.pm.hook.zoo_after_update(
-                agent=self, batch=batch, info={"td_error": priority.numpy(), "loss": loss.detach(), "update": self.updates}
-            )
+            info = {"td_error": priority.numpy(), "loss": loss.detach(), "update": self.updates}
+            self.pm.hook.zoo_after_update(agent=self, batch=batch, info=info)
         self.last_loss = loss.detach()  # a tensor: read (and synchronised) only when logged
 
     def parameters_finite(self) -> bool:
