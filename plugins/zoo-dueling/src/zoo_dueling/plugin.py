@@ -1,0 +1,34 @@
+"""Hook glue: register the ``dueling`` head and make it the agent's head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoo_core import hookimpl
+from zoo_core.config import param
+from zoo_dueling.head import DuelingHead
+
+NAME = "dueling"
+
+
+@dataclass(frozen=True)
+class DuelingConfig:
+    """Hyperparameters of the dueling head."""
+
+    hidden: int = param(0, "Units of each stream's hidden layer (0: the streams are single layers).")
+
+
+@hookimpl
+def zoo_config(register):
+    register(NAME, DuelingConfig)
+
+
+@hookimpl
+def zoo_register_modules(register):
+    register("head", NAME, DuelingHead)
+
+
+@hookimpl
+def zoo_network_spec(spec, config):
+    spec.claim("head", NAME, NAME)
+    spec.claim("head_args", {"hidden": config[NAME].hidden}, NAME)
