@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=_positive, default=10_000)
     p.add_argument("--which", choices=("latest", "best"), default="latest")
 
+    p = sub.add_parser("ablate", help="a recipe against each leave-one-out variant, over seeds")
+    p.add_argument("recipe")
+    p.add_argument("--env", required=True)
+    p.add_argument("--steps", type=_positive, required=True)
+    p.add_argument("--seeds", type=_positive, default=3)
+    p.add_argument("--out", help="directory (default runs/ablate-<recipe>-<env>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-progress", action="store_true")
+
     sub.add_parser("plugins", help="installed plugins, their versions and load status")
     p = sub.add_parser("recipes", help="what can be trained")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
@@ -211,6 +220,17 @@ def _enjoy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ablate(args: argparse.Namespace) -> int:
+    from zoo_core.ablation import run_ablation
+
+    out = Path(args.out or f"runs/ablate-{args.recipe}-{args.env.replace('/', '_')}")
+    rows = run_ablation(args.recipe, args.env, args.steps, args.seeds, out, args.overrides,
+                        progress=_progress_default() and not args.no_progress)
+    print((out / "ablation.md").read_text())
+    print(f"table: {out / 'ablation.csv'}  plot: {out / 'ablation.png'}  ({len(rows)} variants)")
+    return 0
+
+
 def _plugins(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -274,6 +294,7 @@ COMMANDS = {
     "resume": _resume,
     "eval": _eval,
     "enjoy": _enjoy,
+    "ablate": _ablate,
     "plugins": _plugins,
     "recipes": _recipes,
     "envs": _envs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,23 +45,41 @@ class Recipe:
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     env_config: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     description: str = ""
+    ablations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """Extra variants for ``zoo ablate`` beyond leaving out each plugin: name -> config layer
+    (``{"no-double": {"dqn": {"double_q": False}}}``)."""
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in "+-"):
+            raise ValueError(f"recipe names may not contain '+' or '-': {self.name!r}")
 
 
 def parse_recipe(text: str, recipes: Mapping[str, Recipe]) -> tuple[Recipe, tuple[str, ...]]:
-    """Split ``"dqn+dueling+per"`` into the base recipe and the full plugin list.
+    """Split ``"dqn+dueling+per"`` or ``"rainbow-noisy"`` into the base recipe and its plugin list.
 
-    :raises PluginError: the base recipe is unknown (the message lists valid recipes).
+    ``+name`` adds a plugin, ``-name`` removes one of the base recipe's (an ablation).
+
+    :raises PluginError: the base recipe is unknown (the message lists valid recipes), or a
+        removed plugin is not in it.
     """
-    base, *extra = [part.strip() for part in text.split("+")]
+    tokens = re.split(r"([+-])", text.strip())
+    base = tokens[0].strip()
     if base not in recipes:
         raise PluginError(
-            f"unknown recipe '{base}'; valid recipes: {', '.join(sorted(recipes)) or '(none)'} (see `zoo recipes`)"
+            f"unknown recipe '{base}'; valid recipes: {', '.join(sorted(recipes)) or '(none)'}"
+            " (see `zoo recipes`)"
         )
     recipe = recipes[base]
     plugins = list(recipe.plugins)
-    for name in extra:
+    for op, name in zip(tokens[1::2], tokens[2::2], strict=True):
+        name = name.strip()
         if not name:
             raise PluginError(f"empty plugin name in recipe '{text}'")
-        if name not in plugins:
+        if op == "+" and name not in plugins:
             plugins.append(name)
+        elif op == "-":
+            if name not in plugins:
+                raise PluginError(f"recipe '{base}' has no plugin '{name}' to remove; it has: "
+                                  + (", ".join(plugins) or "none"))
+            plugins.remove(name)
     return recipe, tuple(plugins)

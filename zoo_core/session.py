@@ -82,7 +82,12 @@ def resolve(
             f"recipe '{recipe.name}' needs algorithm '{recipe.algorithm}', which no loaded plugin provides"
         )
     family = find_family(env_id, list(catalog.env_families.values()))
-    layers: list[Mapping[str, Mapping[str, Any]]] = [recipe.config, recipe.env_config.get(family.name, {})]
+    # A recipe's defaults for a plugin left out (``rainbow-noisy``) have no section to go to.
+    known = catalog.config_classes
+    layers: list[Mapping[str, Mapping[str, Any]]] = [
+        {k: v for k, v in layer.items() if k in known or plugins == recipe.plugins}
+        for layer in (recipe.config, recipe.env_config.get(family.name, {}))
+    ]
     if saved is not None:
         layers.append(saved)
     config = resolve_config(catalog.config_classes, layers, overrides, primary=recipe.algorithm)

@@ -85,12 +85,17 @@ class DQNAgent:
         self.rng = np.random.Generator(np.random.PCG64(ctx.seed))
         random.seed(ctx.seed)
 
+        # `is None`, not `or`: a role object may define __len__ (an empty replay buffer is falsy).
         self.value = resolve_role(
             ctx.pm, "zoo_value_distribution", "value distribution", config=ctx.config, num_actions=ctx.num_actions
-        ) or ScalarValue(cfg.huber_delta)
+        )
+        if self.value is None:
+            self.value = ScalarValue(cfg.huber_delta)
         self.exploration = resolve_role(
             ctx.pm, "zoo_exploration", "exploration policy", config=ctx.config, num_actions=ctx.num_actions
-        ) or EpsilonGreedy(ctx.num_actions, cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
+        )
+        if self.exploration is None:
+            self.exploration = EpsilonGreedy(ctx.num_actions, cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
 
         self.spec = ctx.spec or self._make_spec(ctx)
         self.network = build_network(self.spec, ctx.modules)
@@ -105,10 +110,12 @@ class DQNAgent:
         self.replay = resolve_role(
             ctx.pm, "zoo_make_replay", "replay buffer", config=ctx.config, capacity=capacity,
             obs_shape=ctx.obs_shape, obs_dtype=ctx.obs_dtype, num_envs=ctx.num_envs, frame_stack=ctx.frame_stack,
-        ) or UniformReplay(
-            capacity, ctx.obs_shape, ctx.obs_dtype, num_envs=ctx.num_envs, n_step=cfg.n_step,
-            gamma=cfg.gamma, frame_stack=ctx.frame_stack,
         )
+        if self.replay is None:
+            self.replay = UniformReplay(
+                capacity, ctx.obs_shape, ctx.obs_dtype, num_envs=ctx.num_envs, n_step=cfg.n_step,
+                gamma=cfg.gamma, frame_stack=ctx.frame_stack,
+            )
         self.env_steps = 0
         self.vec_steps = 0
         self.updates = 0
@@ -143,7 +150,12 @@ class DQNAgent:
         """The greedy policy: one observation -> an int; a batch ``[N, *obs_shape]`` -> ``[N]``."""
         obs = np.asarray(obs)
         single = obs.shape == tuple(self.spec.obs_shape)
-        actions = self.q_values(obs[None] if single else obs).argmax(axis=-1)
+        # Evaluation mode: layers with training-time randomness (NoisyNet) act on their means.
+        self.network.eval()
+        try:
+            actions = self.q_values(obs[None] if single else obs).argmax(axis=-1)
+        finally:
+            self.network.train()
         return int(actions[0]) if single else actions
 
     def explore(self, obs: np.ndarray) -> np.ndarray:

@@ -1,0 +1,11 @@
+"""Hook glue: register the rainbow recipe."""
+
+from __future__ import annotations
+
+from zoo_core import hookimpl
+from zoo_rainbow.recipe import RAINBOW
+
+
+@hookimpl
+def zoo_register_agents(register):
+    register(RAINBOW)
