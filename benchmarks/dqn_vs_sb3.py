@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 
@@ -75,6 +76,7 @@ def main() -> None:
                              "a shared, noisy machine's speed drifts by 10-20%% between runs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()[0]  # other work on the machine skews one side of the ratio
     pairs = []
     for _ in range(max(args.repeat, 1)):
         sb3 = args.steps / run_sb3(args.steps, args.seed)
@@ -87,6 +89,7 @@ def main() -> None:
               "zoo_steps_per_s": round(zoo, 1), "sb3_steps_per_s": round(sb3, 1), "ratio": round(ratio, 2)}
     if args.repeat > 1:
         result["ratios"] = [round(r, 2) for r, _, _ in pairs]
+    result["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # before, after
     print(f"zoo DQN : {zoo:8.1f} env steps/s")
     print(f"SB3 DQN : {sb3:8.1f} env steps/s")
     print(f"ratio   : {zoo / sb3:8.2f}x")
