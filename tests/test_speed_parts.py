@@ -253,6 +253,21 @@ def test_fast_acting_matches_the_modules():
     assert agent.act(obs[0]) == int(expected[0].argmax())
 
 
+def test_epsilon_greedy_single_env_path_draws_what_the_batched_path_draws():
+    from zoo_core.exploration import EpsilonGreedy
+
+    policy = EpsilonGreedy(3, 1.0, 0.0, 40)
+    ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
+    q = np.array([[0.1, 0.5, 0.2]])
+    for step in range(60):
+        eps = policy.epsilon(step)  # the batched path, written out for one env
+        explore, random_actions = theirs.random(1) < eps, theirs.integers(0, 3, size=1)
+        expected = random_actions if explore.all() else np.where(explore, random_actions, q.argmax(axis=-1))
+        got = policy.actions(lambda: q, step, ours, 1)
+        assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
+    assert ours.bit_generator.state == theirs.bit_generator.state
+
+
 # --------------------------------------------------------------------------- optimiser and clipping
 
 
