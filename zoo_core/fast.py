@@ -257,7 +257,7 @@ class PlainLearner:
             saved: list[torch.Tensor] = []
             # Inference mode skips even autograd's no-grad bookkeeping; only intermediates are
             # made in it: what outlives the update (gradients, loss) is made below, as usual.
-            with torch.inference_mode():
+            with torch._C._InferenceMode(True):  # torch.inference_mode() without its Python layers
                 out, out_tm1, selector = self._online_forward(obs_tm1, obs_t, double_q, saved)
                 out_t = self.target.forward(obs_t)
                 grad_loss = self._grad_seed(batch, reduction, out)

@@ -101,6 +101,10 @@ class ProgressBar:
         self.task = self.progress.add_task(description, total=total, completed=start, rate="-", ret="-")
         self.progress.start()
 
+    def due(self) -> bool:
+        """Whether a redraw is due (the bar redraws at most 5 times a second)."""
+        return time.monotonic() - self._last >= 0.2
+
     def update(self, step: int, rate: float, recent_return: float | None, force: bool = False) -> None:
         if not self.enabled:
             return

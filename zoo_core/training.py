@@ -137,10 +137,13 @@ class Trainer:
                         agent=agent, env_index=env_index, episode_return=ret, length=length, step=step
                     )
                 self.obs = turn.step.obs
-                rate = (step - s0) / max(time.perf_counter() - t0, 1e-9)
-                bar.update(step, rate, self.recent_return())
+                # Per-step bookkeeping stays cheap: the rate and recent return are computed only
+                # when the bar redraws (at most 5 times a second) or a log row is due.
+                if bar.enabled and bar.due():
+                    bar.update(step, (step - s0) / max(time.perf_counter() - t0, 1e-9), self.recent_return())
                 if self._due(run.log_every, step, previous):
-                    self._log(logger, step, rate, time.perf_counter() - t0)
+                    wall = time.perf_counter() - t0
+                    self._log(logger, step, (step - s0) / max(wall, 1e-9), wall)
                 reached = False
                 if self._due(run.eval_every, step, previous):
                     mean = self._evaluate(logger, step).summary["mean"]

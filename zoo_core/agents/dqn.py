@@ -138,13 +138,13 @@ class DQNAgent:
 
     # --- acting ---------------------------------------------------------------------------------
 
-    @torch.inference_mode()
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Greedy action values ``[N, A]`` for observations ``[N, *obs_shape]``."""
         plain = self._plain.online if self._plain is not None else None
-        if plain is not None and plain.valid():  # the same kernels without module calls (zoo_core/fast.py)
-            return self.value.q_values(plain.forward(torch.as_tensor(obs))).numpy()
-        return self.value.q_values(self.network(torch.as_tensor(obs))).numpy()
+        with torch._C._InferenceMode(True):  # torch.inference_mode() without its Python layers
+            if plain is not None and plain.valid():  # the same kernels without module calls (zoo_core/fast.py)
+                return self.value.q_values(plain.forward(torch.as_tensor(obs))).numpy()
+            return self.value.q_values(self.network(torch.as_tensor(obs))).numpy()
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
         """The greedy policy: one observation -> an int; a batch ``[N, *obs_shape]`` -> ``[N]``."""
