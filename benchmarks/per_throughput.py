@@ -2,7 +2,10 @@
 
 Times the bare sum tree (`zoo_per.SumTree`) and the full `PrioritizedReplay` for both variants
 (sample_indices with importance weights, then update_priorities; the rank variant's periodic
-re-sort is included, amortised), and prints microseconds per op pair and pairs per second.
+re-sort is included, amortised), and, in the same run, cpprb's C++ `PrioritizedReplayBuffer`
+doing the same work (sample with importance weights, then update_priorities) when cpprb is
+installed (`pip install -e ".[bench]"`). Prints microseconds per op pair, pairs per second and
+the ratio to cpprb.
 
     python benchmarks/per_throughput.py
     python benchmarks/per_throughput.py --capacity 1000000 --batch 256 --reps 2000
@@ -11,15 +14,17 @@ re-sort is included, amortised), and prints microseconds per op pair and pairs p
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 from zoo_per import PrioritizedReplay, SumTree
 
 
-def _report(name: str, seconds: float, reps: int) -> None:
+def _report(name: str, seconds: float, reps: int) -> float:
     us = seconds / reps * 1e6
     print(f"{name:<34} {us:9.1f} us per sample+update pair  {reps / seconds:10.0f} pairs/s")
+    return us
 
 
 def bench_tree(capacity: int, batch: int, reps: int, rng: np.random.Generator) -> None:
@@ -31,7 +36,7 @@ def bench_tree(capacity: int, batch: int, reps: int, rng: np.random.Generator) -
     for _ in range(reps):
         idx = tree.sample(batch, rng)
         tree.update(idx, rng.random(batch))
-    _report("SumTree", time.perf_counter() - start, reps)
+    return _report("SumTree", time.perf_counter() - start, reps)
 
 
 def _full_replay(capacity: int, variant: str, rng: np.random.Generator) -> PrioritizedReplay:
@@ -58,7 +63,29 @@ def bench_replay(capacity: int, batch: int, reps: int, variant: str, rng: np.ran
     for _ in range(reps):
         idx, _ = replay.sample_indices(batch, rng)
         replay.update_priorities(idx, rng.random(batch))
-    _report(f"PrioritizedReplay[{variant}]", time.perf_counter() - start, reps)
+    return _report(f"PrioritizedReplay[{variant}]", time.perf_counter() - start, reps)
+
+
+def bench_cpprb(capacity: int, batch: int, reps: int, rng: np.random.Generator) -> float | None:
+    """cpprb's proportional PER, full and holding one float per transition, α 0.6, β 0.4."""
+    try:
+        from cpprb import PrioritizedReplayBuffer
+    except ImportError:
+        print("cpprb is not installed (pip install -e '.[bench]'): no comparison")
+        return None
+    buffer = PrioritizedReplayBuffer(capacity, {"obs": {"shape": 1}}, alpha=0.6)
+    chunk = 100_000
+    for start in range(0, capacity, chunk):
+        n = min(chunk, capacity - start)
+        buffer.add(obs=np.zeros((n, 1), np.float32), priorities=rng.random(n) + 1e-3)
+    for _ in range(20):
+        out = buffer.sample(batch, beta=0.4)
+        buffer.update_priorities(out["indexes"], rng.random(batch))
+    start = time.perf_counter()
+    for _ in range(reps):
+        out = buffer.sample(batch, beta=0.4)
+        buffer.update_priorities(out["indexes"], rng.random(batch))
+    return _report("cpprb PrioritizedReplayBuffer", time.perf_counter() - start, reps)
 
 
 def main() -> None:
@@ -69,9 +96,17 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(f"capacity {args.capacity}, batch {args.batch}, {args.reps} reps")
-    bench_tree(args.capacity, args.batch, args.reps, rng)
-    bench_replay(args.capacity, args.batch, args.reps, "proportional", rng)
-    bench_replay(args.capacity, args.batch, args.reps, "rank", rng)
+    us = {
+        "sum_tree": bench_tree(args.capacity, args.batch, args.reps, rng),
+        "proportional": bench_replay(args.capacity, args.batch, args.reps, "proportional", rng),
+        "rank": bench_replay(args.capacity, args.batch, args.reps, "rank", rng),
+        "cpprb": bench_cpprb(args.capacity, args.batch, args.reps, rng),
+    }
+    if us["cpprb"]:
+        for name in ("proportional", "rank"):
+            print(f"{name} vs cpprb: {us['cpprb'] / us[name]:.2f}x the pairs per second")
+    print(json.dumps({"capacity": args.capacity, "batch": args.batch, "reps": args.reps,
+                      "us_per_pair": {k: v and round(v, 1) for k, v in us.items()}}))
 
 
 if __name__ == "__main__":

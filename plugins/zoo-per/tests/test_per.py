@@ -15,6 +15,8 @@ from zoo_per import (
     segment_probabilities,
 )
 
+from zoo_core.errors import ZooError
+
 # ----------------------------------------------------------------------------- sum tree
 
 
@@ -36,10 +38,16 @@ def test_sum_tree_totals_and_duplicates():
     tree.update(np.array([4]), np.array([0.0]))
     assert tree.total == 6.5
     _check_parents(tree)
+    before = tree._nodes.copy()
     with pytest.raises(ValueError):
-        tree.update(np.array([1]), np.array([-1.0]))
+        tree.update(np.array([1, 2]), np.array([5.0, -1.0]))
+    with pytest.raises(ValueError):
+        tree.update(np.array([1]), np.array([np.nan]))
     with pytest.raises(IndexError):
-        tree.update(np.array([5]), np.array([1.0]))
+        tree.update(np.array([1, 5]), np.array([5.0, 1.0]))
+    with pytest.raises(IndexError):
+        tree.update(np.array([-1]), np.array([1.0]))
+    assert np.array_equal(tree._nodes, before)  # a rejected batch writes nothing, not even its valid part
 
 
 def test_sum_tree_find_hand_picked():
@@ -49,6 +57,29 @@ def test_sum_tree_find_hand_picked():
     assert list(tree.find(u)) == [0, 0, 2, 2, 2, 3, 3, 3, 3]  # zero leaf never; past the total: last positive
     tree.update(np.array([3]), np.array([0.0]))
     assert list(tree.find(np.array([2.99, 3.0, 50.0]))) == [2, 2, 2]
+
+
+def _reference_find(tree: SumTree, u: np.ndarray) -> np.ndarray:
+    """The descent one level at a time over the whole batch, in plain numpy (the compiled loop's spec)."""
+    nodes, u, node = tree._nodes, u.copy(), np.ones(u.shape, np.int64)
+    while node[0] < tree._leaf0:
+        left = 2 * node
+        right = (u >= nodes[left]) & (nodes[left + 1] > 0)
+        u -= np.where(right, nodes[left], 0.0)
+        node = left + right
+    return node - tree._leaf0
+
+
+def test_sum_tree_find_matches_the_numpy_descent_on_a_big_sparse_tree():
+    rng = np.random.default_rng(5)
+    capacity = 100_003  # not a power of two: 31,069 unused leaves
+    values = rng.random(capacity) ** 4 * (rng.random(capacity) < 0.3)  # 70% zero leaves
+    tree = SumTree(capacity)
+    tree.rebuild(values)
+    u = np.concatenate([rng.random(5000) * tree.total, [0.0, tree.total, np.nextafter(tree.total, 0), 2 * tree.total]])
+    got = tree.find(u)
+    assert np.array_equal(got, _reference_find(tree, u))
+    assert (values[got] > 0).all()
 
 
 def test_sum_tree_rebuild_is_bit_identical():
@@ -198,6 +229,24 @@ def test_new_transitions_get_max_priority():
     assert new.size == 5 and np.all(replay.priorities[new] == replay.max_priority)
     # the sum tree holds p^alpha
     np.testing.assert_allclose(replay._tree[new], (4 + 1e-6) ** 0.6)
+
+
+@pytest.mark.parametrize("variant", ["proportional", "rank"])
+def test_update_priorities_repeated_index_keeps_the_last(variant):
+    replay = PrioritizedReplay(40, (2,), np.float32, n_step=1, variant=variant)
+    _fill(replay, 10, end_prob=0.0)
+    a, b = np.flatnonzero(replay.live)[:2]
+    replay.update_priorities(np.array([a, b, a, a]), np.array([5.0, 2.0, 7.0, 3.0]))
+    np.testing.assert_allclose(replay.priorities[[a, b]], [3 + 1e-6, 2 + 1e-6])
+    assert replay.max_priority == pytest.approx(7 + 1e-6)  # the max of what was written
+    if variant == "proportional":
+        np.testing.assert_allclose(replay._tree[[a, b]], np.array([3 + 1e-6, 2 + 1e-6]) ** 0.6)
+    before = replay.priorities.copy()
+    with pytest.raises(ZooError, match="outside"):
+        replay.update_priorities(np.array([a, 40]), np.array([1.0, 1.0]))
+    with pytest.raises(ZooError, match="outside"):
+        replay.update_priorities(np.array([-1]), np.array([1.0]))
+    assert np.array_equal(replay.priorities, before)
 
 
 def test_proportional_weights_and_beta_from_the_replay():

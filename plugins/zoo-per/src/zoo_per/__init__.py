@@ -2,7 +2,7 @@
 
 from zoo_per.rank import RankTable, power_law_cumulative, rank_segments, segment_probabilities
 from zoo_per.replay import PrioritizedReplay
-from zoo_per.sum_tree import SumTree, last_occurrence
+from zoo_per.sum_tree import SumTree
 from zoo_per.weights import beta_at, importance_weights
 
 __all__ = [
@@ -11,7 +11,6 @@ __all__ = [
     "SumTree",
     "beta_at",
     "importance_weights",
-    "last_occurrence",
     "power_law_cumulative",
     "rank_segments",
     "segment_probabilities",

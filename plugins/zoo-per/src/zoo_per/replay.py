@@ -9,7 +9,8 @@ import numpy as np
 from zoo_core.errors import ZooError
 from zoo_core.replay import UniformReplay
 from zoo_per.rank import RankTable, segment_probabilities
-from zoo_per.sum_tree import SumTree, last_occurrence
+from zoo_per.sum_tree import SumTree
+from zoo_per.sum_tree_kernels import scatter
 from zoo_per.weights import beta_at, importance_weights
 
 Variant = Literal["proportional", "rank"]
@@ -201,13 +202,15 @@ class PrioritizedReplay(UniformReplay):
             raise ZooError(f"update_priorities got {indices.size} indices and {priorities.size} priorities")
         if not np.isfinite(priorities).all():
             raise ZooError("update_priorities got a non-finite priority")
-        keep = last_occurrence(indices)
-        indices, p = indices[keep], np.abs(priorities[keep]) + self.eps
+        if indices.size and (indices.min() < 0 or indices.max() >= self._capacity):
+            raise ZooError(f"update_priorities got an index outside [0, {self._capacity})")
+        p = np.abs(priorities) + self.eps
         alive = self._live[indices]
-        indices, p = indices[alive], p[alive]
-        if indices.size == 0:
-            return
-        self._priority[indices] = p
+        if not alive.all():
+            indices, p = indices[alive], p[alive]
+            if indices.size == 0:
+                return
+        scatter(self._priority, indices, p)  # in order: a repeated index keeps its last priority
         self.max_priority = max(self.max_priority, float(p.max()))
         if self._tree is not None:
             self._tree.update(indices, p**self.alpha)

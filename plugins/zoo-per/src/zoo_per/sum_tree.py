@@ -1,22 +1,13 @@
-"""An array-backed sum tree with vectorised batched update and stratified sampling.
+"""An array-backed sum tree with batched update and stratified sampling.
 
-Pure numpy; no zoo or pluggy imports.
+numpy plus two numba-compiled loops (`sum_tree_kernels`); no zoo or pluggy imports.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def last_occurrence(indices: np.ndarray) -> np.ndarray:
-    """Positions [U] into `indices` [B] of the last occurrence of each distinct value.
-
-    Used so that a batched write with repeated indices means "last write wins" (numpy's fancy
-    assignment does not promise which of the repeated values lands).
-    """
-    indices = np.asarray(indices)
-    reversed_first = np.unique(indices[::-1], return_index=True)[1]
-    return indices.size - 1 - reversed_first
+from zoo_per.sum_tree_kernels import BAD_INDEX, BAD_VALUE, descend, write_leaves
 
 
 class SumTree:
@@ -28,8 +19,7 @@ class SumTree:
     delta), so the tree is a pure function of its leaves: no drift, and rebuilding it from the
     leaves gives bit-identical sums.
 
-    `update` and `sample` are vectorised over the batch; the only Python loop is over the
-    log2(P) levels.
+    `update` and `find` run as compiled loops over the batch (one Python call each).
     """
 
     def __init__(self, capacity: int) -> None:
@@ -37,7 +27,6 @@ class SumTree:
             raise ValueError(f"SumTree capacity must be a positive integer, got {capacity!r}")
         self._capacity = int(capacity)
         self._leaf0 = 1 << max(0, (self._capacity - 1).bit_length())  # P
-        self._depth = self._leaf0.bit_length() - 1  # levels below the root
         self._nodes = np.zeros(2 * self._leaf0, np.float64)
 
     @property
@@ -62,22 +51,14 @@ class SumTree:
     def update(self, indices: np.ndarray, values: np.ndarray) -> None:
         """Sets leaves `indices` [B] to `values` [B] (>= 0, finite); repeated indices: last write wins."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        values = np.broadcast_to(np.asarray(values, dtype=np.float64), indices.shape)
-        if indices.size == 0:
-            return
-        if indices.min() < 0 or indices.max() >= self._capacity:
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != indices.shape:
+            values = np.broadcast_to(values, indices.shape)
+        code = write_leaves(self._nodes, self._leaf0, self._capacity, indices, values)
+        if code == BAD_INDEX:
             raise IndexError(f"SumTree indices must be in [0, {self._capacity})")
-        if not (np.isfinite(values).all() and (values >= 0).all()):
+        if code == BAD_VALUE:
             raise ValueError("SumTree values must be finite and non-negative")
-        keep = last_occurrence(indices)
-        nodes = self._nodes
-        # np.unique sorted them: parents below come out sorted too, and repeated parents are
-        # written the same value (a sum of children), so no further de-duplication is needed.
-        node = indices[keep] + self._leaf0
-        nodes[node] = values[keep]
-        for _ in range(self._depth):
-            node >>= 1
-            nodes[node] = nodes[2 * node] + nodes[2 * node + 1]
 
     def rebuild(self, values: np.ndarray) -> None:
         """Sets all `capacity` leaves at once and recomputes every parent (O(P))."""
@@ -105,16 +86,7 @@ class SumTree:
         """
         if not self._nodes[1] > 0:
             raise ValueError("SumTree is empty (total priority is 0): nothing to sample")
-        u = np.array(cumulative, dtype=np.float64, copy=True).reshape(-1)
-        node = np.ones(u.shape, np.int64)
-        nodes = self._nodes
-        for _ in range(self._depth):
-            left = 2 * node
-            left_sum = nodes[left]
-            right = (u >= left_sum) & (nodes[left + 1] > 0)
-            u -= np.where(right, left_sum, 0.0)
-            node = left + right
-        return node - self._leaf0
+        return descend(self._nodes, self._leaf0, np.asarray(cumulative, dtype=np.float64).reshape(-1))
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """[batch_size] int64 leaf indices, leaf j drawn with probability value_j / total.

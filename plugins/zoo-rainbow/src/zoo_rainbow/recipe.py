@@ -17,7 +17,8 @@ ATARI = {
     "dqn": {"lr": 6.25e-5, "adam_eps": 1.5e-4, "n_step": 3, "double_q": True, "batch_size": 32,
             "buffer_size": 1_000_000, "learning_starts": 20_000, "train_freq": 4,
             "target_update_interval": 2_000, "gamma": 0.99},
-    "per": {"alpha": 0.5, "beta0": 0.4, "beta_steps": 12_500_000},
+    # β anneals over learner updates: 50M frames = 12.5M agent steps = 3.125M updates.
+    "per": {"alpha": 0.5, "beta0": 0.4, "beta_steps": 3_125_000},
     "noisy": {"sigma0": 0.5},
     "c51": {"num_atoms": 51, "v_min": -10.0, "v_max": 10.0},
     "dueling": {"hidden": 512},
@@ -25,12 +26,13 @@ ATARI = {
 }
 
 # MinAtar: the paper's settings scaled as in Obando-Ceron & Castro 2021 (Revisiting Rainbow):
-# a 100k buffer, 1k steps before learning, an update every step, target period 1k updates.
+# a 100k buffer, 1k steps before learning, an update every 4 steps, the target copied every 1k
+# steps (250 updates).
 MINATAR = {
     "dqn": {"lr": 1e-4, "adam_eps": 3.125e-4, "n_step": 3, "double_q": True, "batch_size": 32,
-            "buffer_size": 100_000, "learning_starts": 1_000, "train_freq": 1,
-            "target_update_interval": 1_000},
-    "per": {"alpha": 0.5, "beta0": 0.4, "beta_steps": 1_000_000},
+            "buffer_size": 100_000, "learning_starts": 1_000, "train_freq": 4,
+            "target_update_interval": 250},
+    "per": {"alpha": 0.5, "beta0": 0.4, "beta_steps": 250_000},  # 1M steps of updates every 4
     "c51": {"num_atoms": 51, "v_min": -10.0, "v_max": 100.0},
     "run": {"eval_every": 50_000, "checkpoint_every": 100_000, "log_every": 5_000},
 }
