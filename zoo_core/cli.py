@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recipes", help="what can be trained")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
     sub.add_parser("envs", help="environment families and ids")
+    from zoo_core import cli_hub, cli_leaderboard
+
+    cli_hub.add_parsers(sub)
+    cli_leaderboard.add_parsers(sub)
     return parser
 
 
@@ -113,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``zoo`` console script; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args) or 0
+        from zoo_core import cli_hub, cli_leaderboard
+
+        commands = {**COMMANDS, **cli_hub.COMMANDS, **cli_leaderboard.COMMANDS}
+        return commands[args.command](args) or 0
     except ZooError as exc:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
