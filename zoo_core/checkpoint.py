@@ -26,6 +26,9 @@ from zoo_core.errors import CheckpointError
 FORMAT = 1
 MANIFEST = "manifest.json"
 _STEP_DIR = re.compile(r"^step_(\d+)$")
+# Files an agent folder may carry for other tools but the zoo never opens: the TorchScript policy
+# (a zip holding a pickle). Only these names, only when the manifest lists them as exports.
+EXPORTS = frozenset({"agent.pt"})
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib", ".bin", ".npz", ".zip"}
 
 
@@ -50,9 +53,15 @@ def looks_like_pickle(path: Path) -> bool:
     return (len(head) >= 2 and head[0] == 0x80 and head[1] in range(2, 6)) or head[:4] == b"PK\x03\x04"
 
 
-def refuse_unsafe_files(folder: Path) -> None:
-    """Raise :class:`CheckpointError` if any file under ``folder`` looks like a pickle."""
+def refuse_unsafe_files(folder: Path, never_read: frozenset[str] = frozenset()) -> None:
+    """Raise :class:`CheckpointError` if any file under ``folder`` looks like a pickle.
+
+    ``never_read`` names top-level files the zoo never opens (an agent folder's TorchScript
+    export), which are exempt.
+    """
     for path in sorted(folder.rglob("*")):
+        if path.parent == folder and path.name in never_read:
+            continue
         if path.is_file() and looks_like_pickle(path):
             raise CheckpointError(
                 f"refusing to load {folder}: {path.name} is a pickle-format file, which can run code; "
@@ -89,12 +98,14 @@ def verify_folder(folder: Path) -> dict[str, Any]:
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError(f"no checkpoint at {folder}")
-    refuse_unsafe_files(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
         files = manifest["files"]
+        exports = frozenset(name for name in manifest.get("exports", ()) if name in EXPORTS)
     except (OSError, ValueError, KeyError, TypeError):
+        refuse_unsafe_files(folder)
         raise CheckpointError(f"{folder} has no valid {MANIFEST}; it is not a complete zoo checkpoint") from None
+    refuse_unsafe_files(folder, exports)
     on_disk = {p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST}
     unlisted = sorted(on_disk - set(files))
     if unlisted:
@@ -102,6 +113,8 @@ def verify_folder(folder: Path) -> dict[str, Any]:
     for name, entry in files.items():
         path = folder / name
         if not path.is_file():
+            if name in exports:
+                continue  # an export the zoo never reads may be left out (zoo pull skips it)
             raise CheckpointError(f"{folder}: {name} is missing")
         if path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
             raise CheckpointError(f"{folder}: {name} is truncated or corrupted (sha256 mismatch)")

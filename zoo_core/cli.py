@@ -102,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("export", help="write a shareable agent folder (weights, card, results, video, TorchScript)")
+    p.add_argument("path", help="run directory, checkpoint or agent folder")
+    p.add_argument("--out", required=True, help="new folder to write")
+    p.add_argument("--which", choices=("latest", "best"), default="best", help="agent of a run directory")
+    p.add_argument("--episodes", type=_positive, default=20, help="evaluation episodes for results.json")
+    p.add_argument("--seed", type=_nonneg, default=0, help="episode i is seeded with seed+i")
+    p.add_argument("--no-video", action="store_true", help="skip replay.mp4")
+    p.add_argument("--no-progress", action="store_true")
+
     sub.add_parser("plugins", help="installed plugins, their versions and load status")
     p = sub.add_parser("recipes", help="what can be trained")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
@@ -227,6 +236,18 @@ def _enjoy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from zoo_core.agent_folder import export_agent
+    from zoo_core.checkpoint import read_json
+
+    out = export_agent(args.path, args.out, which=args.which, episodes=args.episodes, seed=args.seed,
+                       video=not args.no_video, progress=_progress() and not args.no_progress)
+    s = read_json(out / "results.json")
+    files = ", ".join(sorted(p.name for p in out.iterdir()))
+    print(f"exported {out}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes ({files})")
+    return 0
+
+
 def _ablate(args: argparse.Namespace) -> int:
     from zoo_core.ablation import run_ablation
 
@@ -302,6 +323,7 @@ COMMANDS = {
     "eval": _eval,
     "enjoy": _enjoy,
     "ablate": _ablate,
+    "export": _export,
     "plugins": _plugins,
     "recipes": _recipes,
     "envs": _envs,

@@ -1,0 +1,87 @@
+"""zoo export: the shareable agent folder, its model card, the TorchScript export and its safety rules."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY, run_zoo
+
+import zoo_core
+from zoo_core.agent_folder import export_agent, write_model_card
+from zoo_core.checkpoint import CheckpointError, verify_folder, write_manifest
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    overrides = [*TINY, "run.eval_every=200", "run.eval_episodes=2"]
+    zoo_core.train("dqn+dueling", "CartPole-v1", 400, 0, root / "run", overrides)
+    return export_agent(root / "run", root / "agent", episodes=4, video=True)
+
+
+def test_export_writes_every_file_and_the_manifest_covers_them(exported):
+    names = {p.name for p in exported.iterdir()}
+    assert names == {"model.safetensors", "config.json", "results.json", "README.md", "replay.mp4",
+                     "learning_curve.png", "agent.pt", "manifest.json"}
+    manifest = verify_folder(exported)
+    assert set(manifest["files"]) == names - {"manifest.json"}
+    assert manifest["exports"] == ["agent.pt"]
+    config = json.loads((exported / "config.json").read_text())
+    assert config["recipe"] == "dqn+dueling" and config["env_id"] == "CartPole-v1"
+    assert config["plugin_versions"]["dueling"] and config["eval_wrappers"][-1] == "CartPoleEnv"
+    results = json.loads((exported / "results.json").read_text())
+    assert len(results["episode_returns"]) == 4
+    assert results["mean"] == pytest.approx(np.mean(results["episode_returns"]))
+
+
+def test_model_card_has_the_hub_model_index(exported):
+    card = (exported / "README.md").read_text()
+    results = json.loads((exported / "results.json").read_text())
+    header = card.split("---")[1]
+    assert "type: reinforcement-learning" in header and "type: CartPole-v1" in header
+    assert f'value: "{results["mean"]:.2f} +/- {results["std"]:.2f}"' in header
+    assert "verified: false" in header
+    assert "zoo train dqn+dueling" in card or "python API" in card
+
+
+def test_verified_card_carries_the_leaderboard_score(exported, tmp_path):
+    folder = shutil.copytree(exported, tmp_path / "agent")
+    write_model_card(folder, {"mean": 123.456, "std": 7.0, "leaderboard": "CartPole-v1"})
+    header = (folder / "README.md").read_text().split("---")[1]
+    assert 'value: "123.46 +/- 7.00"' in header and "verified: true" in header
+    verify_folder(folder)  # the manifest was rewritten with the new card
+
+
+def test_torchscript_export_matches_the_agent(exported):
+    agent = zoo_core.load(exported)
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    # Our own file, just written: loading TorchScript here is the test, never the zoo's loader.
+    with warnings.catch_warnings():  # torch deprecates TorchScript; the Open RL Leaderboard runs it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        policy = torch.jit.load(str(exported / "agent.pt"))
+    assert np.array_equal(policy(torch.as_tensor(obs)).numpy(), agent.act(obs))
+
+
+def test_loader_never_needs_the_export_and_refuses_unlisted_pickles(exported, tmp_path):
+    folder = shutil.copytree(exported, tmp_path / "agent")
+    (folder / "agent.pt").unlink()  # zoo pull never downloads it
+    assert zoo_core.load(folder).act(np.zeros(4, np.float32)) in (0, 1)
+    other = shutil.copytree(exported, tmp_path / "other")
+    shutil.copy(other / "agent.pt", other / "policy.pt")
+    write_manifest(other, {"exports": ["agent.pt"]})  # listed, but not an allowed export name
+    with pytest.raises(CheckpointError, match="policy.pt is a pickle"):
+        zoo_core.load(other)
+    bare = shutil.copytree(exported, tmp_path / "bare")
+    write_manifest(bare)  # agent.pt hashed but not declared an export: refused like any pickle
+    with pytest.raises(CheckpointError, match="agent.pt is a pickle"):
+        zoo_core.load(bare)
+
+
+def test_export_refuses_an_existing_folder(exported):
+    result = run_zoo("export", str(exported), "--out", str(exported))
+    assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
