@@ -48,7 +48,12 @@ def _train_or_resume(recipe: str, env: str, steps: int, seed: int, run_dir: Path
         import shutil
 
         shutil.rmtree(run_dir)
-    return zoo_core.train(recipe, env, steps, seed, run_dir, overrides, progress=True)
+    import shlex
+    import sys
+
+    # The run's config.json records the command that made it: this benchmark's own command line.
+    command = shlex.join(["python", *sys.argv])
+    return zoo_core.train(recipe, env, steps, seed, run_dir, overrides, progress=True, command=command)
 
 
 def _eval_rows(run_dir: Path) -> list[dict[str, float]]:

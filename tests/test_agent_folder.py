@@ -1,4 +1,4 @@
-"""zoo export: the shareable agent folder, its model card, the TorchScript export and its safety rules."""
+"""zoo export and the registry: the shareable agent folder, its model card, the TorchScript export, safety."""
 
 from __future__ import annotations
 
@@ -85,3 +85,48 @@ def test_loader_never_needs_the_export_and_refuses_unlisted_pickles(exported, tm
 def test_export_refuses_an_existing_folder(exported):
     result = run_zoo("export", str(exported), "--out", str(exported))
     assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_registry_add_search_lookup(exported, tmp_path, monkeypatch):
+    from zoo_core import registry
+    from zoo_core.errors import ZooError
+
+    monkeypatch.setenv("ZOO_REGISTRY_DIR", str(tmp_path / "reg"))
+    entry = registry.add(exported, "dueling-cartpole")
+    bundled = registry.bundled_folder(entry)
+    assert bundled == tmp_path / "reg" / "agents" / "dueling-cartpole"
+    assert not (bundled / "agent.pt").exists()  # the export stays out of the bundle
+    assert verify_folder(bundled)["files"]["agent.pt"]  # ...but its hash is kept for the Hub copy
+    results = json.loads((exported / "results.json").read_text())
+    assert entry["score"] == {"mean": results["mean"], "std": results["std"], "iqm": results["iqm"],
+                              "episodes": 4, "verified": False, "leaderboard": None}
+    assert entry["plugins"] == ["dueling"] and entry["env_id"] == "CartPole-v1"
+    registry.add(exported, "hub-only", hub_repo="org/x", revision="a" * 40, bundle=False,
+                 score={"mean": 1.0, "std": 0.0, "leaderboard": "CartPole-v1"})
+    assert [e["id"] for e in registry.search(env="cartpole-v1")] == ["dueling-cartpole", "hub-only"]
+    assert [e["id"] for e in registry.search(plugin="dueling")] == ["dueling-cartpole", "hub-only"]
+    assert registry.search("hub") == [registry.lookup("hub-only")]
+    assert registry.search(recipe="rainbow") == []
+    assert registry.lookup("hub-only")["score"]["verified"] is True
+    with pytest.raises(ZooError, match="known: dueling-cartpole, hub-only"):
+        registry.lookup("nope")
+    with pytest.raises(ZooError, match="already has"):
+        registry.add(exported, "hub-only")
+    with pytest.raises(ZooError, match="lower-case"):
+        registry.add(exported, "Bad Name")
+    with pytest.raises(ZooError, match="40-hex"):
+        registry.add(exported, "pinned", hub_repo="org/x", revision="main", bundle=False)
+
+
+def test_registry_cli_lists_and_errors(exported, tmp_path):
+    env = {"ZOO_REGISTRY_DIR": str(tmp_path / "reg")}
+    added = run_zoo("registry", "--add", str(exported), "--id", "dq", env=env)
+    assert added.returncode == 0 and "registered dq: dqn+dueling on CartPole-v1" in added.stdout
+    listed = run_zoo("registry", "--plugin", "dueling", env=env)
+    assert listed.returncode == 0 and "registry (1 agents)" in listed.stdout
+    assert "registry (0 agents)" in run_zoo("registry", "--env", "Acrobot-v1", env=env).stdout
+    missing = run_zoo("registry", "--add", str(exported), env=env)
+    assert missing.returncode == 2 and missing.stderr.strip() == "zoo: error: zoo registry --add FOLDER needs --id NAME"

@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-video", action="store_true", help="skip replay.mp4")
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("registry", help="list and search the registry of pretrained agents")
+    p.add_argument("query", nargs="?", help="substring of the id, env or recipe")
+    p.add_argument("--env", help="only agents for this env id")
+    p.add_argument("--recipe", help="only agents of this recipe")
+    p.add_argument("--plugin", help="only agents using this plugin")
+    p.add_argument("--add", metavar="FOLDER", help="maintainers: register this agent folder (needs --id)")
+    p.add_argument("--id", dest="agent_id", help="the new agent's registry id")
+    p.add_argument("--hub-repo", help="with --add: org/name where it is published")
+    p.add_argument("--revision", help="with --add: the pinned 40-hex Hub commit")
+    p.add_argument("--no-bundle", action="store_true", help="with --add: index only; fetch from the Hub")
+
     sub.add_parser("plugins", help="installed plugins, their versions and load status")
     p = sub.add_parser("recipes", help="what can be trained")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
@@ -248,6 +259,35 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry(args: argparse.Namespace) -> int:
+    from zoo_core import registry
+
+    if args.add:
+        from zoo_core.leaderboard import verified_score
+
+        if not args.agent_id:
+            raise ZooError("zoo registry --add FOLDER needs --id NAME")
+        folder = Path(args.add)
+        entry = registry.add(folder, args.agent_id, hub_repo=args.hub_repo, revision=args.revision,
+                             bundle=not args.no_bundle, score=verified_score(folder))
+        print(f"registered {registry.describe(entry)}")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    entries = registry.search(args.query, env=args.env, recipe=args.recipe, plugin=args.plugin)
+    table = Table(title=f"registry ({len(entries)} agents)")
+    for column in ("id", "recipe", "env", "plugins", "score", "verified", "source"):
+        table.add_column(column)
+    for e in entries:
+        s = e["score"]
+        source = "bundled" if e.get("bundled") else f"hf:{e['hub_repo']}@{(e.get('revision') or '')[:8]}"
+        table.add_row(e["id"], e["recipe"], e["env_id"], ",".join(e.get("plugins", [])) or "-",
+                      f"{s['mean']:.1f} ± {s['std']:.1f}", "✓" if s.get("verified") else "-", source)
+    Console().print(table)
+    return 0
+
+
 def _ablate(args: argparse.Namespace) -> int:
     from zoo_core.ablation import run_ablation
 
@@ -324,6 +364,7 @@ COMMANDS = {
     "enjoy": _enjoy,
     "ablate": _ablate,
     "export": _export,
+    "registry": _registry,
     "plugins": _plugins,
     "recipes": _recipes,
     "envs": _envs,
