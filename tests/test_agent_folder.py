@@ -130,3 +130,11 @@ def test_registry_cli_lists_and_errors(exported, tmp_path):
     assert "registry (0 agents)" in run_zoo("registry", "--env", "Acrobot-v1", env=env).stdout
     missing = run_zoo("registry", "--add", str(exported), env=env)
     assert missing.returncode == 2 and missing.stderr.strip() == "zoo: error: zoo registry --add FOLDER needs --id NAME"
+
+
+def test_export_of_a_run_without_periodic_evaluations(tmp_path):
+    zoo_core.train("dqn", "CartPole-v1", 200, 0, tmp_path / "run", TINY)  # eval_every=0: eval.csv has no rows
+    out = export_agent(tmp_path / "run", tmp_path / "agent", which="latest", episodes=2, video=False)
+    names = {p.name for p in out.iterdir()}
+    assert "learning_curve.png" not in names and "replay.mp4" not in names and "agent.pt" in names
+    verify_folder(out)

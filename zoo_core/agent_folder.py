@@ -117,7 +117,7 @@ def export_agent(
         if video:
             write_video(frames, tmp / "replay.mp4")
         run_dir = _run_dir_of(source)
-        if run_dir is not None and (run_dir / "eval.csv").is_file():
+        if run_dir is not None and _has_rows(run_dir / "eval.csv"):  # runs with eval_every=0 have none
             from zoo_core.plots import plot_learning_curve
 
             plot_learning_curve(run_dir / "eval.csv", tmp / "learning_curve.png",
@@ -129,6 +129,15 @@ def export_agent(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _has_rows(csv_path: Path) -> bool:
+    from zoo_core.plots import read_csv_rows
+
+    try:
+        return bool(read_csv_rows(csv_path))
+    except ZooError:  # missing, or empty without even a header
+        return False
 
 
 def _run_dir_of(source: Path) -> Path | None:
