@@ -76,8 +76,10 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     good = ckpt.latest_checkpoint(run / "checkpoints")
     assert good.name == "step_000000000200"
 
+    import safetensors.torch
+
     calls = {"n": 0}
-    real = ckpt.save_file
+    real = safetensors.torch.save_file
 
     def failing_save(tensors, path):
         calls["n"] += 1
@@ -86,7 +88,7 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         return real(tensors, path)
 
-    monkeypatch.setattr(ckpt, "save_file", failing_save)
+    monkeypatch.setattr(safetensors.torch, "save_file", failing_save)  # checkpoint imports it when writing
     with pytest.raises(CheckpointError, match=r"\(No space left on device\); the previous one is intact"):
         zoo_core.resume(run, steps=400)
     monkeypatch.undo()
@@ -194,3 +196,29 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_p
     assert ckpt.latest_checkpoint(run / "checkpoints").name == "step_000000000300"
     agent = zoo_core.load(run)
     assert all(torch.isfinite(p).all() for p in agent.network.parameters())
+
+
+def test_content_allowlist(tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    save_file({"w": torch.zeros(3)}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text('{"a": 1}')
+    (folder / "README.md").write_text("# card\n")
+    ckpt.write_manifest(folder)
+    ckpt.verify_folder(folder)
+    for name, data, needle in [
+        ("notes.txt", b"hello", "notes.txt is not a file type a zoo folder holds"),
+        ("plot.png", b"GIF89a", "plot.png is not a valid .png file"),
+        ("replay.mp4", b"\x00\x00\x00\x18moov", "replay.mp4 is not a valid .mp4 file"),
+        ("extra.json", b"{not json", "extra.json is not a valid .json file"),
+        ("README.md", b"\xff\xfe bad utf-8", "README.md is not a valid .md file"),
+        ("model.safetensors", (10**9).to_bytes(8, "little") + b"{}", "model.safetensors is not a valid"),
+    ]:
+        bad = tmp_path / f"bad-{name}"
+        shutil.copytree(folder, bad)
+        (bad / name).write_bytes(data)
+        ckpt.write_manifest(bad)  # the hashes match: only the content check can refuse it
+        with pytest.raises(CheckpointError, match=needle):
+            ckpt.verify_folder(bad)

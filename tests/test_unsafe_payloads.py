@@ -23,7 +23,7 @@ from huggingface_hub import HfApi
 import zoo_core
 from zoo_core import cli, sources
 from zoo_core import hub as zoo_hub
-from zoo_core.checkpoint import MANIFEST, latest_checkpoint, write_manifest
+from zoo_core.checkpoint import MANIFEST, latest_checkpoint, verify_folder, write_manifest
 from zoo_core.errors import CheckpointError, ZooError
 
 pytest_plugins = ["hub_server"]  # the hub, hf_env, exported_agent and agent_folder fixtures
@@ -113,8 +113,10 @@ def test_pickles_in_an_agent_folder_are_refused_and_never_run(agent_folder, tmp_
 def test_a_pickle_without_magic_bytes_is_still_never_unpickled(agent_folder, tmp_path):
     marker = tmp_path / "pwned"
     plant(agent_folder, "results.json", payload_bytes(marker, "pickle0"))  # starts with "c__builtin__"
-    with pytest.raises(CheckpointError, match="cannot read .*results.json"):
-        zoo_core.load(agent_folder)  # the JSON parser refuses it; nothing unpickles
+    with pytest.raises(CheckpointError, match="results.json is not a valid .json file"):
+        zoo_core.load(agent_folder)  # verification's content allowlist refuses it; nothing unpickles
+    with pytest.raises(CheckpointError, match="results.json is not a valid .json file"):
+        verify_folder(agent_folder)  # so zoo pull refuses it too, before it lands anywhere
     assert not marker.exists()
 
 
@@ -180,10 +182,12 @@ def test_pickles_never_reach_the_hub_or_come_back_from_it(hub, agent_folder, tmp
     assert not marker.exists()
 
 
-def test_truncated_weights_with_a_matching_manifest_are_a_parse_error(agent_folder, capsys):
+def test_truncated_weights_with_a_matching_manifest_are_refused(agent_folder, capsys):
     data = (agent_folder / "model.safetensors").read_bytes()
     plant(agent_folder, "model.safetensors", data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="cannot read .*model.safetensors"):
+    with pytest.raises(CheckpointError, match="model.safetensors is not a valid .safetensors file"):
+        verify_folder(agent_folder)  # the header's byte ranges no longer fit the file
+    with pytest.raises(CheckpointError, match="model.safetensors is not a valid .safetensors file"):
         zoo_core.load(agent_folder)
     assert_one_line_error(zoo_here(capsys, "eval", str(agent_folder), "--episodes", "1"), "model.safetensors")
 

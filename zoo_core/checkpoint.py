@@ -15,13 +15,14 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from zoo_core.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -67,6 +68,76 @@ def refuse_unsafe_files(folder: Path, never_read: frozenset[str] = frozenset()) 
                 f"refusing to load {folder}: {path.name} is a pickle-format file, which can run code; "
                 "zoo checkpoints hold only safetensors and JSON"
             )
+
+
+_MAX_SAFETENSORS_HEADER = 100 << 20
+
+
+def _safetensors_ok(path: Path) -> bool:
+    """Header parses as JSON and its tensors' byte ranges end exactly at the end of the file."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return False
+        n = int.from_bytes(head, "little")
+        if n > min(size - 8, _MAX_SAFETENSORS_HEADER):
+            return False
+        try:
+            header = json.loads(fh.read(n))
+        except ValueError:
+            return False
+    if not isinstance(header, dict):
+        return False
+    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)
+            and isinstance(t.get("data_offsets"), list) and len(t["data_offsets"]) == 2]
+    return len(ends) == len(header) - ("__metadata__" in header) and max(ends, default=0) == size - 8 - n
+
+
+def _utf8_ok(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _json_ok(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:  # includes bad UTF-8
+        return False
+    return True
+
+
+def _magic(prefix: bytes, offset: int = 0) -> Any:
+    def check(path: Path) -> bool:
+        with open(path, "rb") as fh:
+            return fh.read(offset + len(prefix))[offset:] == prefix
+
+    return check
+
+
+# What a zoo folder may hold, by suffix, and how each file's bytes must look: an allowlist, so a
+# file is accepted for what it is, not merely for not looking like a pickle.
+CONTENT_CHECKS = {
+    ".safetensors": _safetensors_ok,
+    ".json": _json_ok,
+    ".md": _utf8_ok,
+    ".csv": _utf8_ok,
+    ".png": _magic(b"\x89PNG\r\n\x1a\n"),
+    ".mp4": _magic(b"ftyp", offset=4),
+}
+
+
+def check_contents(folder: Path, never_read: frozenset[str] = frozenset()) -> None:
+    """Raise :class:`CheckpointError` unless every top-level file is an allowed type with valid bytes."""
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name not in never_read):
+        check = CONTENT_CHECKS.get(path.suffix.lower())
+        if check is None:
+            raise CheckpointError(f"refusing to load {folder}: {path.name} is not a file type a zoo folder holds")
+        if not check(path):
+            raise CheckpointError(f"refusing to load {folder}: {path.name} is not a valid {path.suffix} file")
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -118,6 +189,7 @@ def verify_folder(folder: Path) -> dict[str, Any]:
             raise CheckpointError(f"{folder}: {name} is missing")
         if path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
             raise CheckpointError(f"{folder}: {name} is truncated or corrupted (sha256 mismatch)")
+    check_contents(folder, exports)
     return manifest
 
 
@@ -131,6 +203,8 @@ def read_json(path: Path) -> Any:
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     """Read a safetensors file with a clear error (never a pickle)."""
+    from safetensors.torch import load_file  # torch loads only when tensors are read
+
     try:
         return load_file(str(path))
     except (OSError, SafetensorError, ValueError) as exc:
@@ -148,6 +222,8 @@ def write_folder(
     The files go to a hidden sibling directory that is renamed to ``final`` only when complete;
     an existing ``final`` is replaced only after the new one is whole.
     """
+    from safetensors.torch import save_file
+
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     if tmp.exists():
