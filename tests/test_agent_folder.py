@@ -105,7 +105,8 @@ def test_registry_add_search_lookup(exported, tmp_path, monkeypatch):
                               "episodes": 4, "verified": False, "leaderboard": None}
     assert entry["plugins"] == ["dueling"] and entry["env_id"] == "CartPole-v1"
     registry.add(exported, "hub-only", hub_repo="org/x", revision="a" * 40, bundle=False,
-                 score={"mean": 1.0, "std": 0.0, "leaderboard": "CartPole-v1"})
+                 score={"mean": 1.0, "std": 0.0, "iqm": 1.0, "ci": [1.0, 1.0], "episodes": 8,
+                        "leaderboard": "CartPole-v1", "name": "x"})
     assert [e["id"] for e in registry.search(env="cartpole-v1")] == ["dueling-cartpole", "hub-only"]
     assert [e["id"] for e in registry.search(plugin="dueling")] == ["dueling-cartpole", "hub-only"]
     assert registry.search("hub") == [registry.lookup("hub-only")]

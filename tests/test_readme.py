@@ -17,6 +17,7 @@ def test_readme_starts_with_two_commands_that_pin_torch():
     for command in (setup_and_demo, tests):
         assert "-c constraints.txt" in command
     assert "zoo train" in setup_and_demo and "zoo eval" in setup_and_demo
+    assert "zoo pull registry:" in setup_and_demo and "zoo leaderboard show" in setup_and_demo
     assert "pytest" in tests
     assert (ROOT / "constraints.txt").read_text().strip() == "torch==2.13.0"
 

@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hub-repo", help="with --add: org/name where it is published")
     p.add_argument("--revision", help="with --add: the pinned 40-hex Hub commit")
     p.add_argument("--no-bundle", action="store_true", help="with --add: index only; fetch from the Hub")
+    p.add_argument("--refresh", action="store_true",
+                   help="maintainers: take each bundled agent's score from the leaderboard that re-evaluated it")
 
     sub.add_parser("plugins", help="installed plugins, their versions and load status")
     p = sub.add_parser("recipes", help="what can be trained")
@@ -262,6 +264,10 @@ def _export(args: argparse.Namespace) -> int:
 def _registry(args: argparse.Namespace) -> int:
     from zoo_core import registry
 
+    if args.refresh:
+        changed = registry.refresh_scores()
+        print(f"verified scores updated: {', '.join(changed) or 'none changed'}")
+        return 0
     if args.add:
         from zoo_core.leaderboard import verified_score
 
@@ -272,8 +278,9 @@ def _registry(args: argparse.Namespace) -> int:
                              bundle=not args.no_bundle, score=verified_score(folder))
         print(f"registered {registry.describe(entry)}")
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from zoo_core.tables import print_table
 
     entries = registry.search(args.query, env=args.env, recipe=args.recipe, plugin=args.plugin)
     table = Table(title=f"registry ({len(entries)} agents)")
@@ -284,7 +291,7 @@ def _registry(args: argparse.Namespace) -> int:
         source = "bundled" if e.get("bundled") else f"hf:{e['hub_repo']}@{(e.get('revision') or '')[:8]}"
         table.add_row(e["id"], e["recipe"], e["env_id"], ",".join(e.get("plugins", [])) or "-",
                       f"{s['mean']:.1f} ± {s['std']:.1f}", "✓" if s.get("verified") else "-", source)
-    Console().print(table)
+    print_table(table)
     return 0
 
 
@@ -300,16 +307,16 @@ def _ablate(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from zoo_core.plugins import plugin_statuses
+    from zoo_core.tables import print_table
 
     table = Table("plugin", "version", "distribution", "status", "detail")
     for row in plugin_statuses():
         style = {"loaded": "green", "failed": "red"}.get(row.status, "yellow")
         table.add_row(row.name, row.version, row.distribution, f"[{style}]{row.status}[/]", row.error)
-    Console().print(table)
+    print_table(table)
     return 0
 
 
@@ -339,10 +346,10 @@ def _recipes(args: argparse.Namespace) -> int:
 
 
 def _envs(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from zoo_core.plugins import build_catalog, catalog_manager
+    from zoo_core.tables import print_table
 
     catalog = build_catalog(catalog_manager())
     table = Table("family", "prefix", "ids", "description")
@@ -353,7 +360,7 @@ def _envs(args: argparse.Namespace) -> int:
         except ZooError as exc:  # e.g. the family's optional package is missing
             shown = f"unavailable: {exc}"
         table.add_row(name, family.prefix or "(any gymnasium id)", shown, family.description)
-    Console().print(table)
+    print_table(table)
     return 0
 
 

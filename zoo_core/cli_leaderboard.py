@@ -80,11 +80,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from zoo_core.leaderboard import find_board, rank, verify_board
+    from zoo_core.tables import print_table
 
     board = find_board(args.env)
     problems = {} if args.no_verify else verify_board(board, _progress(args))
@@ -101,7 +101,7 @@ def _show(args: argparse.Namespace) -> int:
             mark = Text("✓", style="green")
         table.add_row(str(i), e["name"], e["agent"], f"{e['iqm']:.2f} [{e['ci'][0]:.2f}, {e['ci'][1]:.2f}]",
                       f"{e['mean']:.2f} ± {e['std']:.2f}", mark)
-    Console().print(table)
+    print_table(table)
     if not board.entries:
         print("no entries yet")
     failing = [e for e in board.entries if problems.get(e["name"])]

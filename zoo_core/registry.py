@@ -29,7 +29,7 @@ from zoo_core.checkpoint import EXPORTS, read_json, verify_folder, write_json
 from zoo_core.errors import ZooError
 from zoo_core.paths import registry_dir
 
-__all__ = ["add", "bundled_folder", "describe", "load_index", "lookup", "search"]
+__all__ = ["add", "bundled_folder", "describe", "load_index", "lookup", "refresh_scores", "search"]
 
 INDEX = "index.json"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -126,13 +126,48 @@ def add(
         "revision": revision,
         "bundled": bundled,
         "files": {name: f["sha256"] for name, f in manifest["files"].items()},
-        "score": dict(score, verified=True) if score else own,
+        "score": _score(score) if score else own,
         "command": config.get("command"),
     }
     index["agents"].append(entry)
     root.mkdir(parents=True, exist_ok=True)
     write_json(root / INDEX, index)
     return entry
+
+
+def _score(found: dict[str, Any]) -> dict[str, Any]:
+    """A registry score from a leaderboard's `verified_score` entry."""
+    return {"mean": found["mean"], "std": found["std"], "iqm": found["iqm"], "ci": found["ci"],
+            "episodes": found["episodes"], "verified": True, "leaderboard": found["leaderboard"]}
+
+
+def refresh_scores(root: Path | None = None) -> list[str]:
+    """Sets each bundled entry's score from the leaderboard entry that re-evaluated its weights.
+
+    The bundled model card is rewritten to carry that score with ``verified: true`` (as `zoo push`
+    does), and the entry's file hashes follow. An entry without a leaderboard entry keeps its own,
+    unverified score. Returns the ids whose score changed.
+    """
+    from zoo_core.agent_folder import write_model_card
+    from zoo_core.leaderboard import verified_score
+
+    root = root or registry_dir()
+    index, changed = load_index(root), []
+    for entry in index["agents"]:
+        folder = bundled_folder(entry, root)
+        found = verified_score(folder) if folder is not None else None
+        if found is None:
+            continue
+        score = _score(found)
+        if entry["score"] != score:
+            write_model_card(folder, found)
+            manifest = verify_folder(folder)
+            entry["files"] = {name: f["sha256"] for name, f in manifest["files"].items()}
+            entry["score"] = score
+            changed.append(entry["id"])
+    if changed:
+        write_json(root / INDEX, index)
+    return changed
 
 
 def bundled_folder(entry: dict[str, Any], root: Path | None = None) -> Path | None:
