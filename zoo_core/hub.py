@@ -34,6 +34,7 @@ def is_commit(revision: str | None) -> bool:
 def _hf() -> Any:
     try:
         import huggingface_hub
+        import huggingface_hub.constants  # a submodule the package's lazy loader does not expose by itself
     except ImportError:
         raise ZooError("sharing agents needs huggingface_hub: pip install huggingface_hub") from None
     return huggingface_hub
