@@ -47,10 +47,12 @@ def agent_dir(tmp_path_factory) -> Path:
 
 
 def _boards(root: Path) -> Path:
-    """A copy of the repo's leaderboards with a short CartPole protocol."""
+    """A copy of the repo's leaderboards, without their entries, with a short CartPole protocol."""
     root.mkdir()
     for path in (ROOT / "leaderboards").glob("*.json"):
-        shutil.copy(path, root / path.name)
+        doc = json.loads(path.read_text())
+        doc["entries"] = []
+        (root / path.name).write_text(json.dumps(doc))
     doc = json.loads((root / "CartPole-v1.json").read_text())
     doc["protocol"].update(episodes=EPISODES)
     doc["protocol"]["bootstrap"].update(stratum_size=4)
