@@ -39,7 +39,9 @@ def plot_board(board: Board, out_png: Path) -> None:
     ax.set_title(board.env_id)
     ax.grid(True, axis="x", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="best", frameon=False, fontsize="small")
+    ax.margins(x=0.08, y=0.3)  # keep end markers off the frame
+    # Beside the axes, so it never covers a marker.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
     with atomic_path(out_png, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
 
