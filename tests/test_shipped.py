@@ -33,3 +33,11 @@ def test_shipped_leaderboards_reproduce():
     assert result.returncode == 0, result.stderr
     assert f"{sum(len(json.loads(p.read_text())['entries']) for p in (ROOT / 'leaderboards').glob('*.json'))} of" in (
         result.stdout + result.stderr)
+
+
+def test_eval_takes_a_registry_id(tmp_path):
+    out = tmp_path / "results.json"
+    result = run_zoo("eval", "registry:dqn-cartpole-v1", "--episodes", "2", "--out", str(out),
+                     env={"ZOO_REGISTRY_DIR": str(ROOT / "registry")})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["episode_returns"] == [500.0, 500.0]

@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("eval", help="evaluate an agent under an explicit protocol")
-    p.add_argument("path", help="run directory, checkpoint or agent folder")
+    p.add_argument("path", help="run directory, checkpoint, agent folder, registry:NAME or hf:org/name@rev")
     p.add_argument("--episodes", type=_positive, default=20)
     p.add_argument("--env", help="evaluate on another env with the same spaces")
     p.add_argument("--seed", type=_nonneg, default=0, help="episode i is seeded with seed+i")
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("export", help="write a shareable agent folder (weights, card, results, video, TorchScript)")
-    p.add_argument("path", help="run directory, checkpoint or agent folder")
+    p.add_argument("path", help="run directory, checkpoint, agent folder, registry:NAME or hf:org/name@rev")
     p.add_argument("--out", required=True, help="new folder to write")
     p.add_argument("--which", choices=("latest", "best"), default="best", help="agent of a run directory")
     p.add_argument("--episodes", type=_positive, default=20, help="evaluation episodes for results.json")

@@ -341,11 +341,16 @@ def resume(
 
 
 def load(path: str | Path, which: str = "latest", plugins: Sequence[object] = ()) -> Any:
-    """Load an agent for acting: from a run directory, a checkpoint, or an agent folder.
+    """Load an agent for acting: from a run directory, a checkpoint, an agent folder, or an id
+    that `zoo pull` takes (``registry:NAME``, ``hf:org/name@rev``).
 
     :param which: for a run directory, ``latest`` checkpoint or ``best`` evaluation.
     :returns: the agent; ``agent.act(obs)`` is its greedy policy, ``agent.doc`` its description.
     """
+    if isinstance(path, str) and path.startswith(("registry:", "hf:")):
+        from zoo_core.sources import fetch
+
+        path = fetch(path)  # downloaded (or bundled) and verified; read like any agent folder
     folder = Path(path)
     if (folder / CONFIG).is_file() and (folder / "checkpoints").is_dir():
         if which == "best":
