@@ -59,15 +59,6 @@ def export_torchscript(agent: Any, path: Path) -> None:
     agent.network.train()
 
 
-def _eval_wrappers(env: Any) -> list[str]:
-    """Outermost-first class names of the eval env's wrapper chain, down to the base env."""
-    names = []
-    while env is not None:
-        names.append(type(env).__name__)
-        env = getattr(env, "env", None)
-    return names
-
-
 def export_agent(
     source: str | Path,
     out: str | Path,
@@ -87,6 +78,7 @@ def export_agent(
     :param episodes: greedy evaluation episodes for results.json (seeded `seed`, `seed + 1`, ...).
     :param video: record episode 0 to replay.mp4 (needs the env's rgb_array rendering).
     """
+    from zoo_core.envs import wrapper_chain
     from zoo_core.evaluation import EvalProtocol, evaluate, write_results
     from zoo_core.training import load
     from zoo_core.video import write_video
@@ -105,7 +97,7 @@ def export_agent(
 
         save_file({k: v.contiguous() for k, v in agent.model_tensors().items()}, str(tmp / "model.safetensors"))
         probe = setup.make_env(training=False)
-        doc = dict(agent.doc, eval_wrappers=_eval_wrappers(probe), env_description=setup.family.description)
+        doc = dict(agent.doc, eval_wrappers=wrapper_chain(probe), env_description=setup.family.description)
         probe.close()
         write_json(tmp / "config.json", doc)
         frames: list = []

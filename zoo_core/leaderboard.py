@@ -154,12 +154,9 @@ def env_description(env: gym.Env) -> dict[str, Any]:
         gymnasium made it with (`env.spec.kwargs` but render_mode; {} without a spec); "time_limit":
         the spec's max_episode_steps or None}`, as JSON values.
     """
-    chain, current = [], env
-    while True:
-        chain.append(type(current).__name__)
-        if not isinstance(current, gym.Wrapper):
-            break
-        current = current.env
+    from zoo_core.envs import wrapper_chain
+
+    chain = wrapper_chain(env)
     spec = env.spec
     kwargs = {k: v for k, v in (spec.kwargs if spec else {}).items() if k != "render_mode"}
     return json.loads(json.dumps(

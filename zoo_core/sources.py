@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo_core.checkpoint import MANIFEST, sha256_file, verify_folder
+from zoo_core.checkpoint import MANIFEST, read_json, sha256_file, verify_folder
 from zoo_core.errors import ZooError
 
 __all__ = ["Fetched", "fetch", "locate"]
@@ -79,7 +79,7 @@ def _from_registry(ident: str) -> Fetched:
         from zoo_core.hub import download
 
         folder = download(entry["hub_repo"], entry.get("revision"))
-        manifest = verify_folder(folder)
+        manifest = read_json(folder / MANIFEST)  # download has verified the snapshot against it
     else:
         raise ZooError(f"{ident}: the index gives neither a bundled folder nor a hub repo")
     _check_pins(ident, folder, manifest, entry.get("files") or {})

@@ -22,6 +22,16 @@ __all__ = [
 ]
 
 
+def wrapper_chain(env: gym.Env) -> list[str]:
+    """Class names of an env's wrappers, outermost first, down to the base env's."""
+    chain, current = [], env
+    while True:
+        chain.append(type(current).__name__)
+        if not isinstance(current, gym.Wrapper):
+            return chain
+        current = current.env
+
+
 def frame_stack_depth(env: gym.Env | VecEnv) -> int:
     """How many frames each observation stacks (4 for Atari), found by walking the wrapper chain; else 1.
 

@@ -72,15 +72,14 @@ def write_leaves(nodes: np.ndarray, leaf0: int, capacity: int, indices: np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def scatter(dst: np.ndarray, indices: np.ndarray, values: np.ndarray) -> bool:
+def scatter(dst: np.ndarray, indices: np.ndarray, values: np.ndarray) -> None:
     """dst[indices[b]] = values[b] in order, so a repeated index keeps its last value.
 
-    numpy's `dst[indices] = values` does not promise which repeated write lands. Returns False
-    (and writes nothing) if an index is outside [0, len(dst)).
+    numpy's `dst[indices] = values` does not promise which repeated write lands. Compiled code
+    does not bounds-check, so an index outside [0, len(dst)) raises before anything is written.
     """
     for b in range(indices.shape[0]):
         if indices[b] < 0 or indices[b] >= dst.shape[0]:
-            return False
+            raise IndexError("scatter: index outside the destination")
     for b in range(indices.shape[0]):
         dst[indices[b]] = values[b]
-    return True
