@@ -95,7 +95,7 @@ def test_longest_prefix_wins_whatever_the_order():
     assert find_family("CartPole-v1", families).name == "fallback"
     with pytest.raises(ZooError, match=r"known prefixes: AL\.\.\. \(short\)"):
         find_family("Foo-v0", families[1:])
-    assert [f.name for f in builtin_families()] == ["gymnasium", "atari", "minatar"]
+    assert [f.name for f in builtin_families()] == ["gymnasium", "atari", "minatar", "pomdp"]
     assert "CartPole-v1" in builtin_families()[0].list_ids()
     assert "ALE/Pong-v5" in builtin_families()[1].list_ids()
 
@@ -404,3 +404,16 @@ def test_async_vec_env_is_seeded():
     finally:
         for env in envs:
             env.close()
+
+
+def test_pomdp_cartpole_hides_the_velocities():
+    from zoo_core.envs import make_env
+
+    full, masked = make_env("CartPole-v1", training=True), make_env("POMDP/CartPole-v1", training=True)
+    o_full, _ = full.reset(seed=3)
+    o_masked, _ = masked.reset(seed=3)
+    assert masked.observation_space.shape == (2,)
+    np.testing.assert_array_equal(o_masked, o_full[[0, 2]])
+    o_full, *_ = full.step(1)
+    o_masked, *_ = masked.step(1)
+    np.testing.assert_array_equal(o_masked, o_full[[0, 2]])

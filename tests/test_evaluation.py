@@ -499,3 +499,34 @@ def test_plot_learning_curve_errors(tmp_path: Path) -> None:
     with pytest.raises(ZooError, match="numeric"):
         plot_learning_curve([{"env_steps": "", "eval_mean": ""}], tmp_path / "c.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
+
+
+class _CountingPolicy:
+    """A policy with memory: action 1 on its episode's odd steps, so its state must follow the slot."""
+
+    recurrent = True
+
+    def __init__(self):
+        self.steps: dict[int, int] = {}
+        self.calls: list[tuple[list[int], list[bool]]] = []
+
+    def __call__(self, obs, slots, first):
+        self.calls.append((list(slots), [bool(f) for f in first]))
+        actions = []
+        for s, f in zip(slots, first, strict=True):
+            self.steps[s] = 0 if f else self.steps[s] + 1
+            actions.append(self.steps[s] % 2)
+        return np.array(actions)
+
+
+def test_a_recurrent_policy_learns_where_episodes_start_and_results_do_not_depend_on_batching():
+    protocol = EvalProtocol(env_id="CartPole-v1", episodes=6, seed=0)
+    make = lambda: gym.make("CartPole-v1")  # noqa: E731
+    policy = _CountingPolicy()
+    wide = evaluate(policy, make, protocol, batch=3)
+    assert policy.calls[0] == ([0, 1, 2], [True, True, True])
+    assert policy.calls[1] == ([0, 1, 2], [False, False, False])
+    narrow = evaluate(_CountingPolicy(), make, protocol, batch=1)
+    assert wide.returns == narrow.returns
+    # Alternating actions balance the pole for a while: far longer than always pushing one way.
+    assert min(wide.lengths) > 20

@@ -11,20 +11,28 @@ from safetensors.torch import load_file
 import zoo_core
 from zoo_core import checkpoint as ckpt
 from zoo_core import hookimpl
-from zoo_core.envs import VecEnv
-from zoo_core.training import run_loop
+from zoo_core.errors import ZooError
+from zoo_core.loops import StepLoop
 
 
-def test_run_loop_is_a_generator_of_vector_steps(tmp_path):
+def test_step_loop_is_a_generator_of_vector_steps(tmp_path):
     from zoo_core.session import build_agent, env_signature, resolve
 
     setup = resolve("dqn", "CartPole-v1", TINY + ["run.num_envs=2"])
-    vec = VecEnv(lambda: setup.make_env(training=True), 2, seed=0)
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
-    turns = list(run_loop(agent, vec, vec.reset(), until=300))
+    turns = list(StepLoop(agent, setup, seed=0).turns(until=300))
     assert len(turns) == 150 and agent.env_steps == 300 and agent.vec_steps == 150
     assert sum(t.updated for t in turns) == 101  # from env step 100 (vec step 50) on, one per vec step
     assert len(agent.replay) >= 300
+
+
+def test_step_loop_refuses_a_remote_backend():
+    from zoo_core.session import build_agent, env_signature, resolve
+
+    setup = resolve("dqn", "CartPole-v1", TINY + ["run.backend=ray"])
+    agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
+    with pytest.raises(ZooError, match="needs an actor-learner algorithm"):
+        StepLoop(agent, setup, seed=0)
 
 
 def test_vectorised_training_resumes_exactly(tmp_path):

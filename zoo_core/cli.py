@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="hyperparameter, e.g. lr=1e-3 or run.eval_every=5000 (repeatable)",
     )
+    p.add_argument(
+        "--backend", choices=("local", "ray"), help="where an actor-learner algorithm (impala) runs its actors"
+    )
+    p.add_argument("--address", help="Ray cluster address for --backend ray (default: start a local Ray runtime)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
@@ -154,13 +158,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _train(args: argparse.Namespace) -> int:
     from zoo_core.training import train
 
+    overrides = list(args.overrides)
+    if args.address and args.backend != "ray":
+        raise ZooError("--address is the Ray cluster's address; it needs --backend ray")
+    if args.backend:
+        overrides.append(f"run.backend={args.backend}")
+    if args.address:
+        overrides.append(f"run.address={args.address}")
     result = train(
         args.recipe,
         args.env,
         args.steps,
         args.seed,
         args.out,
-        args.overrides,
+        overrides,
         progress=_progress() and not args.no_progress,
     )
     _report(result)

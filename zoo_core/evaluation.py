@@ -206,7 +206,10 @@ def evaluate(
     unstarted episode. Results do not depend on `batch` (see the module docstring).
 
     Args:
-        policy: maps observations `[N, *obs_shape]` to greedy actions `[N]` (env actions).
+        policy: maps observations `[N, *obs_shape]` to greedy actions `[N]` (env actions). A
+            policy with memory (``policy.recurrent`` true, see :mod:`zoo_core.policies`) is called
+            as ``policy(obs, slots=..., first=...)``: the env slot of each row and whether the
+            row is its episode's first observation.
         make_env: builds one eval env (raw rewards, i.e. training=False; with
             render_mode="rgb_array" if `record` is given). Called up to `batch` times.
         protocol: what to run. With epsilon > 0 each step's action is, with probability ε,
@@ -259,6 +262,10 @@ def evaluate(
         # latest observation and its episode's ε generator.
         episode_of: list[int | None] = [None] * n_slots
         obs: list[Any] = [None] * n_slots
+        first = [True] * n_slots  # the slot's next observation starts an episode
+        recurrent = bool(getattr(policy, "recurrent", False))
+        if recurrent and hasattr(policy, "reset"):
+            policy.reset()
         rngs: list[np.random.Generator | None] = [None] * n_slots
         next_episode = 0
 
@@ -272,6 +279,7 @@ def evaluate(
             next_episode += 1
             episode_of[slot] = i
             obs[slot], _ = envs[slot].reset(seed=protocol.seed + i)
+            first[slot] = True
             # A generator per episode index, not per slot, so ε draws do not depend on batching.
             rngs[slot] = np.random.default_rng([protocol.seed, i])
             if record is not None and i == 0:
@@ -285,7 +293,12 @@ def evaluate(
             if not live:
                 break
             batch_obs = np.stack([np.asarray(obs[s]) for s in live])
-            actions = np.asarray(policy(batch_obs))
+            if recurrent:
+                actions = np.asarray(policy(batch_obs, slots=live, first=np.array([first[s] for s in live])))
+                for s in live:
+                    first[s] = False
+            else:
+                actions = np.asarray(policy(batch_obs))
             # Discrete actions must be exactly [N]; other spaces need only a leading batch dim.
             bad = actions.shape != (len(live),) if discrete else actions.ndim == 0
             if bad or actions.shape[0] != len(live):

@@ -18,12 +18,17 @@ class Algorithm:
     :param config_class: frozen dataclass of its hyperparameters.
     :param build: ``build(context) -> agent``; see :func:`zoo_core.agents.dqn.build_dqn`.
     :param description: one line for ``zoo recipes``.
+    :param loop: ``loop(agent, setup, seed, state) -> Loop``, how the trainer gathers experience
+        (:mod:`zoo_core.loops`); None is the core's step loop (act, step, store, learn in the
+        learner's process). ``state`` is None for a new run, else what the loop's ``state_dict``
+        saved in the checkpoint being resumed.
     """
 
     name: str
     config_class: type
     build: Callable[..., Any]
     description: str = ""
+    loop: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

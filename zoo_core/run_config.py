@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from zoo_core.config import param
 
@@ -21,4 +22,8 @@ class RunConfig:
     target_return: float | None = param(
         None, "Stop once a periodic evaluation's mean return reaches this (None: run all steps)."
     )
+    backend: Literal["local", "ray"] = param(
+        "local", "Where an actor-learner algorithm runs its actors: local (processes) or ray (a Ray cluster)."
+    )
+    address: str | None = param(None, "Ray cluster address for backend=ray (None starts a local Ray runtime).")
     torch_threads: int = param(1, "torch.set_num_threads for the run (0 keeps torch's default).")

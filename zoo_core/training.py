@@ -1,7 +1,8 @@
-"""Training: the run loop (a generator, as in dqn_zoo) and the driver around it.
+"""Training: the driver around a run's loop (:mod:`zoo_core.loops`).
 
-``run_loop`` only acts, steps, stores and learns; the driver consumes it and, on schedule, logs,
-evaluates, checkpoints and draws the progress bar. Nothing in the loop knows about files.
+The loop only gathers experience and learns, one turn at a time (a generator, as in dqn_zoo); the
+driver consumes its turns and, on schedule, logs, evaluates, checkpoints and draws the progress
+bar. Nothing in the loop knows about files.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import collections
 import shlex
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ import torch
 
 from zoo_core import __version__
 from zoo_core.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, write_folder, write_json
-from zoo_core.envs import VecEnv
 from zoo_core.errors import CheckpointError, NonFiniteError, ZooError
 from zoo_core.evaluation import EvalProtocol, EvalResult, evaluate, write_results
 from zoo_core.logs import ProgressBar, RunLogger
+from zoo_core.loops import Loop, LoopState, step_loop
 from zoo_core.network_spec import NetworkSpec
 from zoo_core.plugins import plugin_versions
 from zoo_core.session import Setup, build_agent, env_signature, resolve
@@ -31,29 +32,6 @@ from zoo_core.session import Setup, build_agent, env_signature, resolve
 CONFIG = "config.json"
 FORMAT = 1
 EVAL_SEED = 1_000_000  # periodic evaluations use episodes seeded apart from training's
-
-
-@dataclass
-class LoopStep:
-    """What one turn of the run loop yields."""
-
-    step: Any  # zoo_core.envs.VecStep
-    updated: bool
-
-
-def run_loop(agent: Any, env: VecEnv, obs: np.ndarray, until: int) -> Iterator[LoopStep]:
-    """Act, step the envs, store the transition, learn; yield after every vector step.
-
-    Stops once ``agent.env_steps >= until``. Checkpoints may be taken between yields: the env
-    and agent hold all state, so the loop restarts from them exactly.
-    """
-    while agent.env_steps < until:
-        actions = agent.explore(obs)
-        step = env.step(actions)
-        agent.observe(obs, actions, step)
-        updated = agent.maybe_update()
-        obs = step.obs
-        yield LoopStep(step, updated)
 
 
 @dataclass
@@ -101,12 +79,11 @@ class Trainer:
         run_dir: Path,
         setup: Setup,
         agent: Any,
-        env: VecEnv,
-        obs: np.ndarray,
+        loop: Loop,
         doc: dict[str, Any],
         state: dict[str, Any] | None = None,
     ):
-        self.run_dir, self.setup, self.agent, self.env, self.obs, self.doc = run_dir, setup, agent, env, obs, doc
+        self.run_dir, self.setup, self.agent, self.loop, self.doc = run_dir, setup, agent, loop, doc
         self.run_cfg = setup.config["run"]
         state = state or {}
         self.episodes = state.get("episodes", 0)
@@ -126,17 +103,19 @@ class Trainer:
         bar = ProgressBar(total, start_step, progress)
         t0, s0 = time.perf_counter(), start_step
         last_ckpt = latest_checkpoint(self.run_dir / "checkpoints")
+        self.loop_metrics: dict[str, float] = {}
         try:
             previous = start_step
-            for turn in run_loop(agent, self.env, self.obs, total):
+            for turn in self.loop.turns(total):
                 step = agent.env_steps
-                for env_index, ret, length in turn.step.episodes:
+                if turn.metrics:
+                    self.loop_metrics.update(turn.metrics)
+                for env_index, ret, length in turn.episodes:
                     self.episodes += 1
                     self.recent.append(ret)
                     self.setup.pm.hook.zoo_on_episode_end(
                         agent=agent, env_index=env_index, episode_return=ret, length=length, step=step
                     )
-                self.obs = turn.step.obs
                 # Per-step bookkeeping stays cheap: the rate and recent return are computed only
                 # when the bar redraws (at most 5 times a second) or a log row is due.
                 if bar.enabled and bar.due():
@@ -156,17 +135,25 @@ class Trainer:
         except NonFiniteError as exc:
             where = f"; last good checkpoint: {last_ckpt}" if last_ckpt else "; no checkpoint was written yet"
             logger.close()
+            self.loop.close()
             raise NonFiniteError(f"training stopped: {exc}{where}") from None
         except KeyboardInterrupt:
             saved = self.checkpoint()
             logger.close()
+            self.loop.close()
             raise KeyboardInterrupt(f"interrupted; checkpoint saved at {saved}") from None
+        except BaseException:
+            self.loop.close()
+            raise
         finally:
             bar.update(agent.env_steps, (agent.env_steps - s0) / max(time.perf_counter() - t0, 1e-9),
                        self.recent_return(), force=True)
             bar.close()
-        if last_ckpt is None or last_ckpt.name != f"step_{agent.env_steps:012d}":
-            self.checkpoint()
+        try:
+            if last_ckpt is None or last_ckpt.name != f"step_{agent.env_steps:012d}":
+                self.checkpoint()
+        finally:
+            self.loop.close()
         final = self._evaluate(logger, agent.env_steps, final=True)
         logger.close()
         self._plot()
@@ -185,6 +172,7 @@ class Trainer:
             "steps_per_s": rate,
             "wall_s": wall,
             **self.agent.metrics(),
+            **self.loop_metrics,
         }
         logger.log_train(row)
         self.setup.pm.hook.zoo_on_log(agent=self.agent, step=step, metrics=row)
@@ -234,7 +222,8 @@ class Trainer:
             "recent_returns": list(self.recent),
             "best_eval": self.best if self.evaluations or self.best > -float("inf") else None,
         }
-        meta["env"] = self.env.state_dict()
+        loop_tensors, meta["env"] = self.loop.state_dict()
+        tensors.update({f"loop.{k}": v for k, v in loop_tensors.items()})
         path = save_checkpoint(
             self.run_dir / "checkpoints",
             agent.env_steps,
@@ -261,8 +250,8 @@ def _command() -> str:
     return shlex.join(["zoo", *sys.argv[1:]]) if Path(sys.argv[0]).name == "zoo" else "python API"
 
 
-def _make_vec(setup: Setup, seed: int) -> VecEnv:
-    return VecEnv(lambda: setup.make_env(training=True), setup.config["run"].num_envs, seed)
+def _make_loop(setup: Setup, agent: Any, seed: int, state: LoopState | None = None) -> Loop:
+    return (setup.algorithm.loop or step_loop)(agent, setup, seed, state)
 
 
 def train(
@@ -295,15 +284,13 @@ def train(
         raise ZooError(f"{run_dir} already holds a run; continue it with `zoo resume {run_dir}` or pick another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     _threads(setup)
-    vec = _make_vec(setup, seed)
     probe = setup.make_env(training=True)
     signature = env_signature(probe)
     probe.close()
     agent = build_agent(setup, signature, seed)
     doc = run_document(setup, agent, signature, seed, steps, command or _command())
     write_json(run_dir / CONFIG, doc)
-    obs = vec.reset()
-    return Trainer(run_dir, setup, agent, vec, obs, doc).fit(steps, progress)
+    return Trainer(run_dir, setup, agent, _make_loop(setup, agent, seed), doc).fit(steps, progress)
 
 
 def _threads(setup: Setup) -> None:
@@ -330,13 +317,14 @@ def resume(
     _threads(setup)
     agent = build_agent(setup, doc["signature"], doc["seed"], spec=NetworkSpec.from_json(doc["network"]))
     agent.load_model(tensors["model"])
-    agent.load_train_state(tensors["train_state"], docs["train_state"])
-    vec = _make_vec(setup, doc["seed"])
-    obs = vec.load_state_dict(docs["train_state"]["env"])
+    train_tensors = tensors["train_state"]
+    loop_tensors = {k[len("loop."):]: v for k, v in train_tensors.items() if k.startswith("loop.")}
+    agent.load_train_state({k: v for k, v in train_tensors.items() if not k.startswith("loop.")}, docs["train_state"])
+    loop = _make_loop(setup, agent, doc["seed"], (loop_tensors, docs["train_state"]["env"]))
     total = steps if steps is not None else doc["total_steps"]
     doc = dict(doc, total_steps=total)
     write_json(run_dir / CONFIG, doc)
-    trainer = Trainer(run_dir, setup, agent, vec, obs, doc, docs["train_state"]["loop"])
+    trainer = Trainer(run_dir, setup, agent, loop, doc, docs["train_state"]["loop"])
     return trainer.fit(total, progress)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from zoo_core.envs import atari, minatar
+from zoo_core.envs import atari, minatar, pomdp
 from zoo_core.errors import ZooError
 
 # Registry entries served by the Atari/MinAtar families instead (they need their own preprocessing).
@@ -99,8 +99,16 @@ def _make_minatar(env_id: str, *, training: bool, render_mode: str | None = None
     return minatar.make_minatar(env_id, training=training, render_mode=render_mode)
 
 
+def _make_pomdp(env_id: str, *, training: bool, render_mode: str | None = None) -> gym.Env:
+    ids = pomdp.list_ids()
+    if env_id not in ids:
+        raise unknown_env_error(env_id, ids)
+    return pomdp.make_pomdp(env_id, render_mode=render_mode)
+
+
 def builtin_families() -> list[EnvFamily]:
-    """The built-in families: gymnasium (fallback, empty prefix), Atari (`ALE/`) and MinAtar (`MinAtar/`)."""
+    """The built-in families: gymnasium (fallback, empty prefix), Atari (`ALE/`), MinAtar (`MinAtar/`) and
+    partially observable classic control (`POMDP/`)."""
     return [
         EnvFamily("gymnasium", "", _make_gym, _gym_ids, "gymnasium's registered envs, e.g. CartPole-v1"),
         EnvFamily(
@@ -116,6 +124,13 @@ def builtin_families() -> list[EnvFamily]:
             _make_minatar,
             minatar.list_ids,
             "MinAtar 10x10 miniatures of five Atari games: obs uint8 [C, 10, 10]",
+        ),
+        EnvFamily(
+            "pomdp",
+            pomdp.PREFIX,
+            _make_pomdp,
+            pomdp.list_ids,
+            "classic control with the velocities hidden (a memory test): POMDP/CartPole-v1",
         ),
     ]
 
