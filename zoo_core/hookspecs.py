@@ -85,7 +85,7 @@ def zoo_register_modules(register: Callable[[str, str, Callable[..., Any]], None
     saved agent is rebuilt from JSON by looking names up here, never by importing a path.
 
     :param register: call ``register(kind, name, factory)`` with ``kind`` one of ``"torso"``,
-        ``"head"``, ``"linear"``. Factories' signatures are documented in
+        ``"head"``, ``"linear"``, ``"value"`` (actor-critic value heads). Factories' signatures are documented in
         :mod:`zoo_core.networks`.
     """
 

@@ -48,8 +48,12 @@ def _fmt(value: Any) -> Any:
 class RunLogger:
     """``progress.csv``, ``eval.csv`` and TensorBoard event files under a run directory."""
 
-    def __init__(self, run_dir: Path, resume_step: int | None = None, tensorboard: bool = True):
-        self.train = CSVLog(run_dir / "progress.csv", TRAIN_COLUMNS, resume_step)
+    def __init__(
+        self, run_dir: Path, resume_step: int | None = None, tensorboard: bool = True, extra_columns: Any = ()
+    ):
+        # An algorithm's own metrics (IMPALA's policy lag, entropy) follow the common columns.
+        columns = TRAIN_COLUMNS + [c for c in dict.fromkeys(extra_columns) if c not in TRAIN_COLUMNS]
+        self.train = CSVLog(run_dir / "progress.csv", columns, resume_step)
         self.eval = CSVLog(run_dir / "eval.csv", EVAL_COLUMNS, resume_step)
         self.tb = None
         if tensorboard:

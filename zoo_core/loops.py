@@ -44,6 +44,9 @@ class Loop(Protocol):
     """The loop interface. Checkpoints are taken between turns; a loop rebuilt from its
     :meth:`state_dict` continues exactly where the saved one stood."""
 
+    metric_names: tuple[str, ...]
+    """The keys its turns' ``metrics`` may hold (columns of ``progress.csv``)."""
+
     def turns(self, until: int) -> Iterator[Turn]:
         """Gather and learn until ``agent.env_steps >= until``, yielding after each unit of work."""
         ...
@@ -62,6 +65,8 @@ class StepLoop:
 
     The env and agent hold all state, so a loop restored from a checkpoint restarts exactly.
     """
+
+    metric_names: tuple[str, ...] = ()
 
     def __init__(self, agent: Any, setup: Setup, seed: int, state: LoopState | None = None):
         run = setup.config["run"]

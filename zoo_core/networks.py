@@ -7,6 +7,10 @@ Factory signatures (what ``zoo_register_modules`` registers):
   input ``[B, *obs_shape]`` (any dtype), output ``[B, out_features]``
 * ``head(in_features, num_actions, num_atoms, linear, **spec.head_args) -> nn.Module``;
   output ``[B, num_actions, num_atoms]``
+* ``value(in_features, num_outputs, **args) -> nn.Module``, a state-value head for actor-critic
+  agents (one output per task): ``forward(x [..., F]) -> (normalized, unnormalized)`` each
+  ``[..., K]``, ``normalize(targets [..., K]) -> [..., K]`` (the scale the value loss works on) and
+  ``update_stats(targets [B], task [B])`` (called after each update; a plain head ignores it).
 """
 
 from __future__ import annotations
@@ -97,6 +101,24 @@ class LinearHead(nn.Module):
         return self.out(features).view(-1, self.num_actions, self.num_atoms)
 
 
+class PlainValue(nn.Module):
+    """The plain state-value head: one linear layer whose outputs are the values (no normalisation)."""
+
+    def __init__(self, in_features: int, num_outputs: int = 1):
+        super().__init__()
+        self.linear = nn.Linear(in_features, num_outputs)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        value = self.linear(x)
+        return value, value
+
+    def normalize(self, targets: torch.Tensor) -> torch.Tensor:
+        return targets
+
+    def update_stats(self, targets: torch.Tensor, task: torch.Tensor | None = None) -> None:
+        """Nothing to track."""
+
+
 class RecurrentCore(nn.Module):
     """An LSTM or GRU over time, whose state is reset where an episode starts.
 
@@ -144,17 +166,17 @@ class QNetwork(nn.Module):
 
     def __init__(self, spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]]):
         super().__init__()
-        linear = functools.partial(_lookup(modules, "linear", spec.linear), **spec.linear_args)
-        self.torso = _lookup(modules, "torso", spec.torso)(spec.obs_shape, linear, **spec.torso_args)
+        linear = functools.partial(lookup_module(modules, "linear", spec.linear), **spec.linear_args)
+        self.torso = lookup_module(modules, "torso", spec.torso)(spec.obs_shape, linear, **spec.torso_args)
         features = self.torso.out_features
         self.core = RecurrentCore(spec.recurrent, features, spec.recurrent_size) if spec.recurrent else None
         if self.core is not None:
             features = self.core.out_features
-        self.head = _lookup(modules, "head", spec.head)(
+        self.head = lookup_module(modules, "head", spec.head)(
             features, spec.num_actions, spec.num_atoms, linear, **spec.head_args
         )
         self.aux = nn.ModuleDict({
-            name: _lookup(modules, "head", args["head"])(
+            name: lookup_module(modules, "head", args["head"])(
                 features, spec.num_actions, spec.num_atoms, linear,
                 **{k: v for k, v in args.items() if k != "head"},
             )
@@ -183,7 +205,7 @@ class QNetwork(nn.Module):
         return out.view(steps, batch, *out.shape[1:]), state
 
 
-def _lookup(modules: Mapping[str, Mapping[str, Callable[..., Any]]], kind: str, name: str) -> Callable[..., Any]:
+def lookup_module(modules: Mapping[str, Mapping[str, Callable[..., Any]]], kind: str, name: str) -> Callable[..., Any]:
     table = modules[kind]
     if name not in table:
         raise ZooError(
@@ -197,6 +219,7 @@ BUILTIN_MODULES: dict[str, dict[str, Callable[..., Any]]] = {
     "torso": {"mlp": MLPTorso, "nature_cnn": NatureCNNTorso, "minatar_cnn": MinAtarCNNTorso},
     "head": {"linear": LinearHead},
     "linear": {"linear": linear_layer},
+    "value": {"linear": PlainValue},
 }
 
 

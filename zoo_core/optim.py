@@ -10,6 +10,7 @@ directly on cached tensor lists.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -97,3 +98,24 @@ def clip_grad_norm(params: list[torch.nn.Parameter], max_norm: float) -> torch.T
     coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
     torch._foreach_mul_(grads, coef)
     return total
+
+
+def optimizer_state(optimizer: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimiser's ``state_dict`` as checkpoint tensors (``optim.<index>.<slot>``) and JSON."""
+    state = optimizer.state_dict()
+    meta: dict[str, Any] = {"param_groups": state["param_groups"], "state": {}}
+    tensors: dict[str, torch.Tensor] = {}
+    for index, slots in state["state"].items():
+        meta["state"][str(index)] = sorted(slots)
+        for name, value in slots.items():
+            tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).detach().clone()
+    return tensors, meta
+
+
+def load_optimizer_state(optimizer: Any, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Restore what :func:`optimizer_state` saved."""
+    state = {
+        int(index): {name: tensors[f"optim.{index}.{name}"] for name in names}
+        for index, names in meta["state"].items()
+    }
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})

@@ -229,7 +229,7 @@ class Catalog:
     env_families: dict[str, Any] = field(default_factory=dict)
     config_classes: dict[str, type] = field(default_factory=dict)
     modules: dict[str, dict[str, Callable[..., Any]]] = field(
-        default_factory=lambda: {"torso": {}, "head": {}, "linear": {}}
+        default_factory=lambda: {"torso": {}, "head": {}, "linear": {}, "value": {}}
     )
     owners: dict[str, str] = field(default_factory=dict)  # "kind:name" -> plugin
 

@@ -99,7 +99,8 @@ class Trainer:
         """Train until ``total`` env steps, then checkpoint, evaluate and write the results."""
         agent, run = self.agent, self.run_cfg
         start_step = agent.env_steps
-        logger = RunLogger(self.run_dir, resume_step=start_step if start_step else None)
+        extra = [*agent.metrics(), *getattr(self.loop, "metric_names", ())]
+        logger = RunLogger(self.run_dir, resume_step=start_step if start_step else None, extra_columns=extra)
         bar = ProgressBar(total, start_step, progress)
         t0, s0 = time.perf_counter(), start_step
         last_ckpt = latest_checkpoint(self.run_dir / "checkpoints")

@@ -21,7 +21,7 @@ from zoo_core.exploration import EpsilonGreedy
 from zoo_core.fast import PlainLearner
 from zoo_core.network_spec import NetworkSpec, default_torso
 from zoo_core.networks import build_network
-from zoo_core.optim import FastAdam, clip_grad_norm
+from zoo_core.optim import FastAdam, clip_grad_norm, load_optimizer_state, optimizer_state
 from zoo_core.plugins import call_each, has_impls, resolve_role
 from zoo_core.replay import UniformReplay
 from zoo_core.value_distribution import ScalarValue
@@ -255,12 +255,8 @@ class DQNAgent:
         tensors: dict[str, torch.Tensor] = {
             f"target.{k}": v.detach().clone() for k, v in self.target.state_dict().items()
         }
-        optim = self.optimizer.state_dict()
-        optim_meta: dict[str, Any] = {"param_groups": optim["param_groups"], "state": {}}
-        for index, slots in optim["state"].items():
-            optim_meta["state"][str(index)] = sorted(slots)
-            for name, value in slots.items():
-                tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).detach().clone()
+        optim_tensors, optim_meta = optimizer_state(self.optimizer)
+        tensors.update(optim_tensors)
         replay_arrays, replay_meta = self.replay.state_dict()
         for name, array in replay_arrays.items():
             tensors[f"replay.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
@@ -290,12 +286,7 @@ class DQNAgent:
         """Restore what :meth:`train_state` saved."""
         target = {k[len("target."):]: v for k, v in tensors.items() if k.startswith("target.")}
         self.target.load_state_dict(target)
-        optim_meta = meta["optimizer"]
-        state = {
-            int(index): {name: tensors[f"optim.{index}.{name}"] for name in names}
-            for index, names in optim_meta["state"].items()
-        }
-        self.optimizer.load_state_dict({"state": state, "param_groups": optim_meta["param_groups"]})
+        load_optimizer_state(self.optimizer, tensors, meta["optimizer"])
         arrays = {k[len("replay."):]: v.numpy() for k, v in tensors.items() if k.startswith("replay.")}
         self.replay.load_state_dict(arrays, meta["replay"])
         if hasattr(self.value, "load_state_dict"):

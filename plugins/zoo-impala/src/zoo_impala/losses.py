@@ -5,6 +5,7 @@ Pure torch; no zoo or pluggy imports. Time-major `[T, B]` like `vtrace`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,8 @@ class ImpalaLoss:
     policy: torch.Tensor
     baseline: torch.Tensor
     entropy: torch.Tensor
+    vs: torch.Tensor | None = None
+    """[T, B] the V-trace value targets on the true scale (what PopArt's statistics track)."""
 
 
 def impala_loss(
@@ -50,6 +53,8 @@ def impala_loss(
     lambda_: float = 1.0,
     clip_rho_threshold: float = 1.0,
     clip_pg_rho_threshold: float = 1.0,
+    v_norm_tm1: torch.Tensor | None = None,
+    normalize: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> ImpalaLoss:
     """Policy gradient on V-trace advantages + baseline regression to `vs` − entropy bonus.
 
@@ -64,6 +69,10 @@ def impala_loss(
       a_tm1: [T, B] int64 actions taken.
       r_t: [T, B] rewards.
       discount_t: [T, B] γ, 0 at episode ends.
+      v_norm_tm1: [T, B] with `normalize`: the values on the normalised scale (with gradient), for
+        PopArt (Hessel et al. 2019). V-trace runs on the true scale (`v_tm1`, then detached); the
+        baseline regresses `v_norm_tm1` to `normalize(vs)` and the advantages are divided by σ.
+      normalize: `[T, B] -> [T, B]` maps true-scale values to the normalised scale, `(x − μ)/σ`.
     """
     if pi_logits_tm1.shape != mu_logits_tm1.shape or pi_logits_tm1.dim() != 3:
         raise ValueError(f"logits must be [T, B, A] and alike; got {tuple(pi_logits_tm1.shape)} and "
@@ -75,8 +84,15 @@ def impala_loss(
     batch = v_tm1.shape[1]
     log_pi = F.log_softmax(pi_logits_tm1, dim=-1)
     log_pi_a = log_pi.gather(-1, a_tm1.unsqueeze(-1)).squeeze(-1)
+    targets = vs
+    if normalize is not None:
+        if v_norm_tm1 is None:
+            raise ValueError("normalize needs v_norm_tm1, the values on the normalised scale")
+        # An advantage is a difference of values, so only σ applies: n(a) − n(0) = a/σ.
+        pg_adv = normalize(pg_adv) - normalize(torch.zeros_like(pg_adv))
+        vs, v_tm1 = normalize(vs), v_norm_tm1
     policy = -(pg_adv * log_pi_a).sum() / batch
     baseline = 0.5 * ((vs - v_tm1) ** 2).sum() / batch
     entropy = -(log_pi.exp() * log_pi).sum() / batch  # H summed over the unroll, mean over the batch
     total = policy + baseline_cost * baseline - entropy_cost * entropy
-    return ImpalaLoss(total, policy.detach(), baseline.detach(), entropy.detach())
+    return ImpalaLoss(total, policy.detach(), baseline.detach(), entropy.detach(), targets)

@@ -1,0 +1,173 @@
+"""The IMPALA learner: an actor-critic network trained on batches of actors' unrolls with V-trace.
+
+The agent holds the parameters, the optimiser and the greedy policy (``act``); the actors, their
+processes and the order in which unrolls are consumed live in :mod:`zoo_impala.loop`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo_core.agents.dqn import BuildContext
+from zoo_core.errors import NonFiniteError, ZooError
+from zoo_core.network_spec import NetworkSpec, default_torso
+from zoo_core.optim import clip_grad_norm, load_optimizer_state, optimizer_state
+from zoo_core.plugins import call_each
+from zoo_core.policies import RecurrentPolicy
+from zoo_impala.config import ImpalaConfig
+from zoo_impala.losses import impala_loss
+from zoo_impala.network import ActorCriticNet
+from zoo_impala.unroll import Batch, Unroll, stack
+
+
+def _pick(x: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
+    """``x [T, B, K]`` -> ``[T, B]``: each column's own task output."""
+    return x.gather(-1, task.view(1, -1, 1).expand(x.shape[0], -1, 1)).squeeze(-1)
+
+
+METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
+
+
+class ImpalaAgent:
+    """The learner side of IMPALA. ``act(obs)`` is the greedy policy (argmax of the logits)."""
+
+    def __init__(self, ctx: BuildContext):
+        cfg: ImpalaConfig = ctx.config["impala"]
+        self.cfg, self.config, self.pm = cfg, ctx.config, ctx.pm
+        self.num_actions = ctx.num_actions
+        torch.manual_seed(ctx.seed)
+        self.spec = ctx.spec or self._make_spec(ctx)
+        self.network = ActorCriticNet(self.spec, ctx.modules)
+        self.params = list(self.network.parameters())
+        if cfg.optimizer == "rmsprop":
+            self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(
+                self.params, lr=cfg.lr, alpha=cfg.rmsprop_alpha, eps=cfg.optim_eps
+            )
+        else:
+            self.optimizer = torch.optim.Adam(self.params, lr=cfg.lr, eps=cfg.optim_eps)
+        self.env_steps = 0
+        self.updates = 0
+        self.last: dict[str, float] = {}
+        self._params_cache: tuple[int, dict[str, np.ndarray]] | None = None
+        obs_shape = tuple(self.spec.obs_shape)
+        if self.network.recurrent:
+            self.act: Any = RecurrentPolicy(self._greedy_step, self.network.initial_state, obs_shape)
+        else:
+            self.act = self._greedy
+
+    def _make_spec(self, ctx: BuildContext) -> NetworkSpec:
+        cfg = self.cfg
+        torso = default_torso(ctx.obs_shape) if cfg.torso == "auto" else cfg.torso
+        spec = NetworkSpec(
+            obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
+            torso_args={"hidden": list(cfg.hidden)} if torso == "mlp" else {},
+            recurrent=None if cfg.recurrent == "none" else cfg.recurrent, recurrent_size=cfg.recurrent_size,
+            head="actor_critic", head_args={"value": "linear", "num_tasks": max(1, len(cfg.tasks))},
+        )
+        call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
+        return spec
+
+    # --- acting ---------------------------------------------------------------------------------
+
+    def _greedy_step(self, obs: torch.Tensor, first: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
+        logits, _, _, state = self.network(obs[None], first[None].float(), state)
+        return logits[0].argmax(-1), state
+
+    def _greedy(self, obs: np.ndarray) -> np.ndarray | int:
+        obs = np.asarray(obs)
+        single = obs.shape == tuple(self.spec.obs_shape)
+        batch = torch.as_tensor(obs[None] if single else obs)
+        with torch.inference_mode():
+            actions, _ = self._greedy_step(batch, torch.zeros(len(batch)), ())
+        actions = actions.numpy()
+        return int(actions[0]) if single else actions
+
+    def parameters_for_actors(self) -> dict[str, np.ndarray]:
+        """The current parameters and buffers as numpy arrays (computed once per update)."""
+        if self._params_cache is None or self._params_cache[0] != self.updates:
+            arrays = {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
+            self._params_cache = (self.updates, arrays)
+        return self._params_cache[1]
+
+    # --- learning -------------------------------------------------------------------------------
+
+    def learn(self, unrolls: list[Unroll]) -> None:
+        """One update on a batch of unrolls."""
+        cfg = self.cfg
+        batch: Batch = stack(unrolls)
+        logits, v_norm, v, _ = self.network(batch.obs, batch.first, batch.state)
+        task = batch.task
+        value_head = self.network.value
+        r_t = batch.r_t.clamp(-cfg.reward_clip, cfg.reward_clip) if cfg.reward_clip > 0 else batch.r_t
+        num_tasks = v.shape[-1]
+
+        def normalize(x: torch.Tensor) -> torch.Tensor:
+            return _pick(value_head.normalize(x.unsqueeze(-1).expand(*x.shape, num_tasks)), task)
+
+        v_true = _pick(v, task)
+        loss = impala_loss(
+            logits[:-1], v_true[:-1], v_true[-1], batch.mu_logits, batch.a_tm1, r_t, batch.discount_t,
+            baseline_cost=cfg.baseline_cost, entropy_cost=cfg.entropy_cost, lambda_=cfg.lambda_,
+            clip_rho_threshold=cfg.clip_rho_threshold, clip_pg_rho_threshold=cfg.clip_pg_rho_threshold,
+            v_norm_tm1=_pick(v_norm, task)[:-1], normalize=normalize,
+        )
+        self.optimizer.zero_grad()
+        loss.total.backward()
+        norm = float(clip_grad_norm(self.params, cfg.max_grad_norm)) if cfg.max_grad_norm > 0 else 0.0
+        total = float(loss.total.detach())
+        if not abs(total + norm) < float("inf"):
+            raise NonFiniteError(f"non-finite loss or gradient at env step {self.env_steps} (update {self.updates + 1})")
+        if cfg.lr_decay_steps > 0:
+            for group in self.optimizer.param_groups:
+                group["lr"] = cfg.lr * max(0.0, 1.0 - self.env_steps / cfg.lr_decay_steps)
+        self.optimizer.step()
+        assert loss.vs is not None
+        # Statistics after the step: PopArt rescales the head so its true-scale outputs stay put.
+        value_head.update_stats(loss.vs.reshape(-1), task.expand(loss.vs.shape[0], -1).reshape(-1))
+        self.updates += 1
+        self.env_steps += sum(u.frames for u in unrolls)
+        self.last = {
+            "loss": total, "policy_loss": float(loss.policy), "baseline_loss": float(loss.baseline),
+            "entropy": float(loss.entropy) / max(1, batch.a_tm1.numel() // batch.a_tm1.shape[1]),
+            "grad_norm": norm,
+        }
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def parameters_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
+
+    def metrics(self) -> dict[str, float]:
+        nan = float("nan")
+        return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}}
+
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+
+    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
+        try:
+            self.network.load_state_dict(tensors)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None
+
+    def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors, optim_meta = optimizer_state(self.optimizer)
+        tensors["rng.torch"] = torch.get_rng_state()
+        meta = {
+            "env_steps": self.env_steps, "updates": self.updates, "optimizer": optim_meta, "last": self.last,
+        }
+        return tensors, meta
+
+    def load_train_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        load_optimizer_state(self.optimizer, tensors, meta["optimizer"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.env_steps, self.updates, self.last = meta["env_steps"], meta["updates"], meta.get("last", {})
+
+
+def build_impala(ctx: BuildContext) -> ImpalaAgent:
+    """The ``impala`` algorithm's builder."""
+    return ImpalaAgent(ctx)

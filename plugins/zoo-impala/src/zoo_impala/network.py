@@ -1,0 +1,64 @@
+"""The actor-critic network: a registered torso, an optional LSTM/GRU core, a policy and a value head.
+
+Built from a :class:`zoo_core.network_spec.NetworkSpec` like the DQN family's networks, so its
+blocks are looked up by name (a saved agent is rebuilt from JSON) and plugins can edit the spec:
+``spec.head_args["value"]`` names the registered value head (``linear``; ``popart`` with the
+zoo-popart plugin) and ``spec.head_args["num_tasks"]`` its outputs, one per task.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo_core.network_spec import NetworkSpec
+from zoo_core.networks import RecurrentCore, lookup_module
+
+State = tuple[torch.Tensor, ...]
+
+
+class ActorCriticNet(nn.Module):
+    """``(obs [T, B, *obs_shape], first [T, B], state) -> (logits [T, B, A], v_norm [T, B, K],
+    v [T, B, K], state)``.
+
+    ``first`` marks the steps that begin an episode; a recurrent core's state is zeroed there.
+    ``v_norm`` is the value on the scale the value loss works on (the same as ``v`` for the plain
+    head), ``K`` the number of tasks. A feed-forward network's state is the empty tuple.
+    """
+
+    def __init__(self, spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]]):
+        super().__init__()
+        linear = functools.partial(lookup_module(modules, "linear", spec.linear), **spec.linear_args)
+        self.torso = lookup_module(modules, "torso", spec.torso)(spec.obs_shape, linear, **spec.torso_args)
+        features = self.torso.out_features
+        self.core = RecurrentCore(spec.recurrent, features, spec.recurrent_size) if spec.recurrent else None
+        if self.core is not None:
+            features = self.core.out_features
+        self.policy = linear(features, spec.num_actions)
+        args = dict(spec.head_args)
+        kind, self.num_tasks = args.pop("value", "linear"), int(args.pop("num_tasks", 1))
+        self.value = lookup_module(modules, "value", kind)(features, self.num_tasks, **args)
+
+    @property
+    def recurrent(self) -> bool:
+        return self.core is not None
+
+    def initial_state(self, batch: int) -> State:
+        """Zero state for ``batch`` streams (``()`` without a recurrent core)."""
+        return self.core.initial_state(batch) if self.core is not None else ()
+
+    def forward(
+        self, obs: torch.Tensor, first: torch.Tensor, state: State
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
+        steps, batch = obs.shape[:2]
+        x = self.torso(obs.reshape(steps * batch, *obs.shape[2:]))
+        if self.core is not None:
+            h, state = self.core(x.view(steps, batch, -1), first, state)
+            x = h.reshape(steps * batch, -1)
+        logits = self.policy(x).view(steps, batch, -1)
+        v_norm, v = self.value(x)
+        return logits, v_norm.view(steps, batch, -1), v.view(steps, batch, -1), state
