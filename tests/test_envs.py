@@ -417,3 +417,20 @@ def test_pomdp_cartpole_hides_the_velocities():
     o_full, *_ = full.step(1)
     o_masked, *_ = masked.step(1)
     np.testing.assert_array_equal(o_masked, o_full[[0, 2]])
+
+
+def test_reward_scale_multiplies_what_the_learner_sees_but_not_the_score():
+    from zoo_core.envs import VecEnv
+    from zoo_core.session import resolve
+
+    setup = resolve("dqn", "CartPole-v1", ["run.reward_scale=1000"])
+    vec = VecEnv(lambda: setup.make_env(training=True), 1, seed=0)
+    vec.reset()
+    while True:
+        step = vec.step(np.array([0]))
+        assert step.reward[0] == 1000.0
+        if step.episodes:
+            break
+    (_, ret, length), = step.episodes
+    assert ret == length  # the episode's score in CartPole's own units
+    assert type(setup.make_env(training=False)).__name__ != "ScaleReward"

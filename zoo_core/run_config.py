@@ -22,6 +22,9 @@ class RunConfig:
     target_return: float | None = param(
         None, "Stop once a periodic evaluation's mean return reaches this (None: run all steps)."
     )
+    reward_scale: float = param(
+        1.0, "Multiply the learner's rewards by this (a scale-invariance test); logged returns and evaluations stay in the env's units."
+    )
     backend: Literal["local", "ray"] = param(
         "local", "Where an actor-learner algorithm runs its actors: local (processes) or ray (a Ray cluster)."
     )

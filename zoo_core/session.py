@@ -18,6 +18,7 @@ import pluggy
 from zoo_core.agents.dqn import BuildContext
 from zoo_core.config import AgentConfig, resolve_config
 from zoo_core.envs import EnvFamily, find_family, frame_stack_depth, make_env
+from zoo_core.envs.rewards import ScaleReward
 from zoo_core.errors import PluginError, ZooError
 from zoo_core.network_spec import NetworkSpec
 from zoo_core.plugins import Catalog, build_catalog, catalog_manager, make_manager
@@ -39,13 +40,16 @@ class Setup:
     family: EnvFamily
 
     def make_env(self, training: bool, render_mode: str | None = None) -> gym.Env:
-        """One environment, from a plugin's ``zoo_make_env`` or the registered family."""
+        """One environment, from a plugin's ``zoo_make_env`` or the registered family; the learner's
+        (``training``) gets ``run.reward_scale``."""
         env = self.pm.hook.zoo_make_env(env_id=self.env_id, training=training, render_mode=render_mode)
-        if env is not None:
-            return env
-        return make_env(
-            self.env_id, training=training, render_mode=render_mode, families=list(self.catalog.env_families.values())
-        )
+        if env is None:
+            env = make_env(
+                self.env_id, training=training, render_mode=render_mode,
+                families=list(self.catalog.env_families.values()),
+            )
+        scale = self.config["run"].reward_scale
+        return ScaleReward(env, scale) if training and scale != 1.0 else env
 
 
 def all_recipes(extra: Sequence[object] = ()) -> dict[str, Recipe]:
