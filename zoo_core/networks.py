@@ -33,14 +33,57 @@ def linear_layer(in_features: int, out_features: int) -> nn.Module:
     return nn.Linear(in_features, out_features)
 
 
-class MLPTorso(nn.Module):
-    """Fully connected torso with ReLUs: ``[B, D] -> [B, hidden[-1]]``."""
+class RunningNorm(nn.Module):
+    """Standardise inputs ``[B, D]`` by running statistics of everything the learner has seen.
 
-    def __init__(self, obs_shape: tuple[int, ...], linear: LinearFactory, hidden: tuple[int, ...] = (256, 256)):
+    The statistics are buffers (saved with the weights, sent to actors with them) and move only in
+    a training-mode forward with gradients enabled, i.e. in the learner's update; acting and
+    evaluation (inference mode or ``eval()``) only read them. Outputs are clipped to ±``clip``.
+    """
+
+    count: torch.Tensor
+    mean: torch.Tensor
+    var: torch.Tensor
+
+    def __init__(self, features: int, clip: float = 5.0, eps: float = 1e-8):
+        super().__init__()
+        self.clip, self.eps = clip, eps
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("mean", torch.zeros(features, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(features, dtype=torch.float64))
+
+    @torch.no_grad()
+    def _update(self, x: torch.Tensor) -> None:
+        # Chan et al.'s parallel merge of (count, mean, var) with the batch's, in float64.
+        x = x.double()
+        n, batch_mean, batch_var = x.shape[0], x.mean(0), x.var(0, unbiased=False)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        m2 = self.var * self.count + batch_var * n + delta**2 * self.count * n / total
+        self.mean += delta * n / total
+        self.var.copy_(m2 / total)
+        self.count.copy_(total)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if self.training and torch.is_grad_enabled():
+            self._update(x)
+        scaled = (x - self.mean.float()) / torch.sqrt(self.var.float() + self.eps)
+        return scaled.clamp(-self.clip, self.clip)
+
+
+class MLPTorso(nn.Module):
+    """Fully connected torso with ReLUs: ``[B, D] -> [B, hidden[-1]]``, optionally standardising its
+    inputs first (:class:`RunningNorm`; for observations of very different or tiny scales)."""
+
+    def __init__(
+        self, obs_shape: tuple[int, ...], linear: LinearFactory, hidden: tuple[int, ...] = (256, 256),
+        normalize: bool = False,
+    ):
         super().__init__()
         if len(obs_shape) != 1:
             raise ZooError(f"the mlp torso needs flat observations; got shape {tuple(obs_shape)}")
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [RunningNorm(obs_shape[0])] if normalize else []
         width = obs_shape[0]
         for size in hidden:
             layers += [linear(width, int(size)), nn.ReLU()]

@@ -63,7 +63,7 @@ class ImpalaAgent:
         torso = default_torso(ctx.obs_shape) if cfg.torso == "auto" else cfg.torso
         spec = NetworkSpec(
             obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
-            torso_args={"hidden": list(cfg.hidden)} if torso == "mlp" else {},
+            torso_args={"hidden": list(cfg.hidden), "normalize": cfg.normalize_obs} if torso == "mlp" else {},
             recurrent=None if cfg.recurrent == "none" else cfg.recurrent, recurrent_size=cfg.recurrent_size,
             head="actor_critic", head_args={"value": "linear", "num_tasks": max(1, len(cfg.tasks))},
         )
@@ -116,7 +116,8 @@ class ImpalaAgent:
         )
         self.optimizer.zero_grad()
         loss.total.backward()
-        norm = float(clip_grad_norm(self.params, cfg.max_grad_norm)) if cfg.max_grad_norm > 0 else 0.0
+        # max_norm inf measures without clipping: the logged norm means the same either way.
+        norm = float(clip_grad_norm(self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")))
         total = float(loss.total.detach())
         if not abs(total + norm) < float("inf"):
             raise NonFiniteError(f"non-finite loss or gradient at env step {self.env_steps} (update {self.updates + 1})")

@@ -32,6 +32,7 @@ class ImpalaConfig:
     reward_clip: float = param(0.0, "Clip rewards to [-c, c] in the loss (0: no clipping; Atari envs clip already).")
     torso: str = param("auto", "Registered torso (mlp, nature_cnn, minatar_cnn) or auto by obs shape.")
     hidden: tuple[int, ...] = param((64, 64), "Hidden sizes of the mlp torso.")
+    normalize_obs: bool = param(False, "Standardise the mlp torso's inputs by running statistics.")
     recurrent: Literal["none", "lstm", "gru"] = param("none", "Recurrent core after the torso.")
     recurrent_size: int = param(64, "Units of the recurrent core.")
     tasks: tuple[str, ...] = param(
