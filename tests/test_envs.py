@@ -434,3 +434,24 @@ def test_reward_scale_multiplies_what_the_learner_sees_but_not_the_score():
     (_, ret, length), = step.episodes
     assert ret == length  # the episode's score in CartPole's own units
     assert type(setup.make_env(training=False)).__name__ != "ScaleReward"
+
+
+def test_obs_channels_pads_minatar_games_to_one_shape():
+    from zoo_core.session import resolve
+
+    shapes = set()
+    for game in ("Breakout", "Seaquest", "Freeway"):
+        env = resolve("dqn", f"MinAtar/{game}-v1", ["run.obs_channels=10"]).make_env(training=False)
+        obs, _ = env.reset(seed=0)
+        raw, _ = resolve("dqn", f"MinAtar/{game}-v1").make_env(training=False).reset(seed=0)
+        np.testing.assert_array_equal(obs[: raw.shape[0]], raw)
+        assert not obs[raw.shape[0]:].any()
+        shapes.add(obs.shape)
+    assert shapes == {(10, 10, 10)}
+
+
+def test_obs_channels_below_the_env_s_is_a_clear_error():
+    from zoo_core.session import resolve
+
+    with pytest.raises(ZooError, match="run.obs_channels=4: cannot pad observations of shape"):
+        resolve("dqn", "MinAtar/Seaquest-v1", ["run.obs_channels=4"]).make_env(training=True)

@@ -18,7 +18,7 @@ import pluggy
 from zoo_core.agents.dqn import BuildContext
 from zoo_core.config import AgentConfig, resolve_config
 from zoo_core.envs import EnvFamily, find_family, frame_stack_depth, make_env
-from zoo_core.envs.rewards import ScaleReward
+from zoo_core.envs.transforms import PadChannels, ScaleReward
 from zoo_core.errors import PluginError, ZooError
 from zoo_core.network_spec import NetworkSpec
 from zoo_core.plugins import Catalog, build_catalog, catalog_manager, make_manager
@@ -41,15 +41,20 @@ class Setup:
 
     def make_env(self, training: bool, render_mode: str | None = None) -> gym.Env:
         """One environment, from a plugin's ``zoo_make_env`` or the registered family; the learner's
-        (``training``) gets ``run.reward_scale``."""
+        (``training``) gets ``run.reward_scale``, all get ``run.obs_channels``."""
         env = self.pm.hook.zoo_make_env(env_id=self.env_id, training=training, render_mode=render_mode)
         if env is None:
             env = make_env(
                 self.env_id, training=training, render_mode=render_mode,
                 families=list(self.catalog.env_families.values()),
             )
-        scale = self.config["run"].reward_scale
-        return ScaleReward(env, scale) if training and scale != 1.0 else env
+        run = self.config["run"]
+        if run.obs_channels:
+            try:
+                env = PadChannels(env, run.obs_channels)
+            except ValueError as exc:
+                raise ZooError(f"run.obs_channels={run.obs_channels}: {exc}") from None
+        return ScaleReward(env, run.reward_scale) if training and run.reward_scale != 1.0 else env
 
 
 def all_recipes(extra: Sequence[object] = ()) -> dict[str, Recipe]:

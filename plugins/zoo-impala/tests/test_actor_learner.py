@@ -125,3 +125,29 @@ def test_impala_solves_cartpole(tmp_path):
         overrides=["run.target_return=475", "run.checkpoint_every=0"],
     )
     assert result.best_eval_mean >= 475, result.evaluations
+
+
+def test_multi_task_actors_play_their_own_games_and_log_per_task_returns(tmp_path):
+    tasks = "MinAtar/Breakout-v1,MinAtar/Freeway-v1"
+    settings = [
+        "impala.num_actors=2", "impala.envs_per_actor=2", "impala.unroll_length=10", "impala.batch_size=2",
+        f"impala.tasks={tasks}", "run.obs_channels=10", "run.eval_every=0", "run.eval_episodes=1",
+        "run.log_every=40", "run.checkpoint_every=0", "popart.beta=0.1",
+    ]
+    zoo_core.train("impala+popart", "MinAtar/Breakout-v1", 3000, seed=0, out=tmp_path / "r", overrides=settings)
+    rows = list(csv.DictReader(open(tmp_path / "r/progress.csv")))
+    assert "return@MinAtar/Breakout-v1" in rows[-1] and "return@MinAtar/Freeway-v1" in rows[-1]
+    # Freeway episodes last 2500 steps, so only Breakout's actor (0) has finished games by now.
+    assert float(rows[-1]["return@MinAtar/Breakout-v1"]) >= 0
+    assert rows[-1]["return@MinAtar/Freeway-v1"] == "nan"
+    weights = _weights(tmp_path / "r", 3000)
+    # One value output and one set of PopArt statistics per task; each moved on its own targets.
+    mu = weights["value.mu"]
+    assert mu.shape == (2,) and bool((mu != 0).all()) and mu[0] != mu[1]
+
+
+def test_more_tasks_than_actors_is_refused(tmp_path):
+    with pytest.raises(ZooError, match="3 tasks need at least as many actors"):
+        zoo_core.train("impala", "MinAtar/Breakout-v1", 100, out=tmp_path / "r", overrides=[
+            "impala.tasks=MinAtar/Breakout-v1,MinAtar/Freeway-v1,MinAtar/Asterix-v1", "run.obs_channels=10",
+        ])

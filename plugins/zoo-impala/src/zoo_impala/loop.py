@@ -16,6 +16,7 @@ With ``num_actors = batch_size`` every actor waits for one update, so the lag is
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterator
 from typing import Any
@@ -44,7 +45,7 @@ def env_ids(setup: Setup) -> tuple[str, ...]:
 class ActorLearnerLoop:
     """IMPALA's loop (see the module docstring); one turn is one learner update."""
 
-    metric_names = ("policy_lag", "policy_lag_max")
+    metric_names: tuple[str, ...] = ("policy_lag", "policy_lag_max")
 
     def __init__(self, agent: ImpalaAgent, setup: Setup, seed: int, state: LoopState | None = None):
         cfg, run = setup.config["impala"], setup.config["run"]
@@ -55,6 +56,16 @@ class ActorLearnerLoop:
             unroll_length=cfg.unroll_length, gamma=cfg.gamma,
         )
         self.n = cfg.num_actors
+        if self.n < len(spec.env_ids):
+            raise ZooError(
+                f"{len(spec.env_ids)} tasks need at least as many actors (actor i plays task i mod "
+                f"{len(spec.env_ids)}); set impala.num_actors >= {len(spec.env_ids)}"
+            )
+        # Multi-task: each task's recent training returns, logged as `return@<env id>`.
+        self.tasks = spec.env_ids
+        self.recent: list[collections.deque[float]] = [collections.deque(maxlen=100) for _ in self.tasks]
+        if len(self.tasks) > 1:
+            self.metric_names = (*self.metric_names, *(f"return@{t}" for t in self.tasks))
         self.pending: dict[int, Unroll] = {}
         self.next_actor = 0
         self.workers = WorkerGroup(
@@ -87,7 +98,13 @@ class ActorLearnerLoop:
             lags = [agent.updates - u.version for u in unrolls]
             agent.learn(unrolls)
             episodes = [e for u in unrolls for e in u.episodes]
-            yield Turn(episodes, True, {"policy_lag": sum(lags) / len(lags), "policy_lag_max": float(max(lags))})
+            metrics = {"policy_lag": sum(lags) / len(lags), "policy_lag_max": float(max(lags))}
+            if len(self.tasks) > 1:
+                for u in unrolls:
+                    self.recent[int(u.task[0])].extend(ret for _, ret, _ in u.episodes)
+                for task, recent in zip(self.tasks, self.recent, strict=True):
+                    metrics[f"return@{task}"] = sum(recent) / len(recent) if recent else float("nan")
+            yield Turn(episodes, True, metrics)
 
     def state_dict(self) -> LoopState:
         tensors: dict[str, torch.Tensor] = {}
@@ -100,7 +117,10 @@ class ActorLearnerLoop:
             tensors.update({f"pending.{i}.{k}": v for k, v in arrays.items()})
             pending[str(i)] = meta
         actors = [self.workers.call(i, "get_state") for i in range(self.n)]
-        return tensors, {"next_actor": self.next_actor, "pending": pending, "actors": actors}
+        return tensors, {
+            "next_actor": self.next_actor, "pending": pending, "actors": actors,
+            "task_returns": [list(r) for r in self.recent],
+        }
 
     def _restore(self, state: LoopState) -> None:
         tensors, meta = state
@@ -115,6 +135,8 @@ class ActorLearnerLoop:
             arrays = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
             self.pending[int(key)] = Unroll.from_tensors(arrays, unroll_meta)
         self.next_actor = int(meta["next_actor"])
+        for recent, saved in zip(self.recent, meta.get("task_returns", []), strict=False):
+            recent.extend(saved)
 
     def close(self) -> None:
         self.workers.close()
