@@ -377,9 +377,9 @@ def test_plugin_registers_the_popart_config_section():
     assert "popart" in installed_plugins()
     classes = build_catalog(make_manager(["popart"])).config_classes
     assert classes["popart"] is PopArtConfig
-    assert PopArtConfig() == PopArtConfig(beta=3e-4, min_sigma=1e-4, num_tasks=1)
-    config = resolve_config({"popart": PopArtConfig}, [], ["popart.beta=0.01", "popart.num_tasks=57"])
-    assert config["popart"].beta == 0.01 and config["popart"].num_tasks == 57
-    for bad in ("popart.beta=1.5", "popart.beta=-1", "popart.min_sigma=0", "popart.num_tasks=0"):
+    assert PopArtConfig() == PopArtConfig(beta=3e-4, min_sigma=1e-4)
+    config = resolve_config({"popart": PopArtConfig}, [], ["popart.beta=0.01", "popart.min_sigma=0.5"])
+    assert config["popart"].beta == 0.01 and config["popart"].min_sigma == 0.5
+    for bad in ("popart.beta=1.5", "popart.beta=-1", "popart.min_sigma=0", "popart.num_tasks=2"):
         with pytest.raises(ZooError, match="popart"):
             resolve_config({"popart": PopArtConfig}, [], [bad])

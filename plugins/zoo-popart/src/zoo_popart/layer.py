@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zoo_popart.art import MIN_SIGMA, art_update, check_beta, pop_rescale, sigma_from_moments, unnormalize
+from zoo_popart.art import (
+    MIN_SIGMA,
+    art_update,
+    check_beta,
+    normalize,
+    pop_rescale,
+    sigma_from_moments,
+    unnormalize,
+)
 
 
 class PopArt(nn.Module):
@@ -51,8 +59,24 @@ class PopArt(nn.Module):
         return sigma_from_moments(self.mu, self.nu, self.min_sigma)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x [..., I]`` -> ``(normalized [..., O], unnormalized [..., O])``."""
         normalized = self.linear(x)  # [..., O]
         return normalized, unnormalize(normalized, self.mu, self.sigma)
+
+    def normalize(self, targets: torch.Tensor) -> torch.Tensor:
+        """Targets ``[..., O]`` on the scale the value loss works on, ``(targets - mu) / sigma``.
+
+        Output ``o`` uses its own statistics (the last axis is the output axis). No gradient flows
+        into the statistics; one flows through ``targets`` if they carry it.
+
+        Raises:
+          ValueError: the last axis of ``targets`` is not ``O`` long.
+        """
+        if targets.ndim == 0 or targets.shape[-1] != self.mu.shape[0]:
+            raise ValueError(
+                f"PopArt.normalize needs targets [..., {self.mu.shape[0]}]; got shape {tuple(targets.shape)}"
+            )
+        return normalize(targets, self.mu, self.sigma)
 
     @torch.no_grad()
     def update_stats(self, targets: torch.Tensor, task: torch.Tensor | None = None) -> None:
@@ -79,3 +103,14 @@ class PopArt(nn.Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, min_sigma={self.min_sigma}"
+
+
+def popart_value(in_features: int, num_outputs: int = 1, beta: float = 3e-4, min_sigma: float = MIN_SIGMA) -> PopArt:
+    """The ``value`` factory of actor-critic networks (``zoo_core.networks``): a PopArt value head.
+
+    ``ActorCriticNet`` calls it as ``popart_value(features, num_tasks, **head_args)`` with
+    ``beta`` and ``min_sigma`` from the ``popart`` config section; the layer already has the
+    value-head contract (``forward -> (normalized, unnormalized)``, ``normalize``,
+    ``update_stats(targets [N], task [N])``).
+    """
+    return PopArt(in_features, num_outputs, beta, min_sigma=min_sigma)

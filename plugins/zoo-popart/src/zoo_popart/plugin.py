@@ -1,4 +1,5 @@
-"""Hook glue: the ``popart`` config section only (no agent uses PopArt yet)."""
+"""Hook glue: the ``popart`` config section, the ``popart`` value head, and the spec edit that
+makes it an actor-critic network's value head (IMPALA's)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,45 @@ from zoo_core import hookimpl
 from zoo_core.config import param
 from zoo_core.errors import ZooError
 from zoo_popart.art import MIN_SIGMA
+from zoo_popart.layer import popart_value
 
 NAME = "popart"
 
 
 @dataclass(frozen=True)
 class PopArtConfig:
-    """Hyperparameters of PopArt (Hessel et al. 2019)."""
+    """Hyperparameters of PopArt (Hessel et al. 2019). The number of outputs is the algorithm's:
+    IMPALA gives the value head one per task (``impala.tasks``)."""
 
-    beta: float = param(3e-4, "Step size β of the target statistics μ, ν (paper: 3e-4); 0 freezes them.")
+    beta: float = param(
+        3e-4, "Step size β of the target statistics μ, ν per learner update (paper: 3e-4 on Atari); 0 freezes them."
+    )
     min_sigma: float = param(MIN_SIGMA, "Floor of σ = sqrt(ν - μ²), so constant targets cannot divide by 0.")
-    num_tasks: int = param(1, "Tasks, each with its own value output and statistics.")
 
     def __post_init__(self) -> None:
         if not 0 <= self.beta <= 1 or not self.min_sigma > 0:
             raise ZooError("popart: need 0 <= beta <= 1 and min_sigma > 0")
-        if self.num_tasks < 1:
-            raise ZooError("popart.num_tasks must be >= 1")
 
 
 @hookimpl
 def zoo_config(register):
     register(NAME, PopArtConfig)
+
+
+@hookimpl
+def zoo_register_modules(register):
+    register("value", NAME, popart_value)
+
+
+@hookimpl
+def zoo_network_spec(spec, config):
+    # Only actor-critic networks have a value head that the learner normalises through; saying
+    # nothing for a Q network would make `dqn+popart` train plain DQN under PopArt's name.
+    if spec.head != "actor_critic":
+        raise ZooError(
+            f"popart is wired into actor-critic value heads only (the impala recipe); this agent's "
+            f"network has a '{spec.head}' head. Remove popart from the recipe."
+        )
+    cfg = config[NAME]
+    # num_tasks (the head's outputs) stays whatever the algorithm put there.
+    spec.claim("head_args", {**spec.head_args, "value": NAME, "beta": cfg.beta, "min_sigma": cfg.min_sigma}, NAME)
