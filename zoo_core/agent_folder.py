@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -43,20 +44,33 @@ class _GreedyPolicy(torch.nn.Module):
         return self._value.q_values(self.network(obs)).argmax(dim=-1)
 
 
-def export_torchscript(agent: Any, path: Path) -> None:
-    """Traces the greedy policy (eval mode: NoisyNet on its means) to TorchScript at `path`."""
+def export_torchscript(agent: Any, path: Path) -> bool:
+    """Traces the greedy policy (eval mode: NoisyNet on its means) to TorchScript at `path`.
+
+    An agent says what to trace with ``greedy_module()`` (observations ``[N, *obs_shape]`` ->
+    actions ``[N]``), or None when its policy has memory, which a stateless trace cannot carry;
+    then nothing is written and False returned. Without the method: the DQN family's network and
+    value head.
+    """
     import numpy as np
 
     shape = tuple(agent.spec.obs_shape)
     dtype = np.dtype(agent.doc["signature"].get("obs_dtype", "float32"))
     example = torch.as_tensor(np.zeros((2, *shape), dtype))
-    policy = _GreedyPolicy(agent.network, agent.value).eval()
+    if hasattr(agent, "greedy_module"):
+        policy = agent.greedy_module()
+        if policy is None:
+            return False
+        policy = policy.eval()
+    else:
+        policy = _GreedyPolicy(agent.network, agent.value).eval()
     # torch deprecates TorchScript, but it is the format the Open RL Leaderboard runs.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(policy, example, check_trace=False)
         traced.save(str(path))
     agent.network.train()
+    return True
 
 
 def export_agent(
@@ -114,7 +128,8 @@ def export_agent(
 
             plot_learning_curve(run_dir / "eval.csv", tmp / "learning_curve.png",
                                 title=f"{doc['recipe']} on {doc['env_id']}")
-        export_torchscript(agent, tmp / "agent.pt")
+        if not export_torchscript(agent, tmp / "agent.pt"):
+            print(f"note: {doc['recipe']} acts with memory; no stateless agent.pt was written", file=sys.stderr)
         write_model_card(tmp, None)  # writes README.md and the manifest
         tmp.rename(out)
     except BaseException:

@@ -151,3 +151,20 @@ def test_more_tasks_than_actors_is_refused(tmp_path):
         zoo_core.train("impala", "MinAtar/Breakout-v1", 100, out=tmp_path / "r", overrides=[
             "impala.tasks=MinAtar/Breakout-v1,MinAtar/Freeway-v1,MinAtar/Asterix-v1", "run.obs_channels=10",
         ])
+
+
+@pytest.mark.parametrize("core", ["none", "gru"])
+def test_export_traces_the_greedy_policy_unless_it_has_memory(tmp_path, core):
+    from zoo_core.agent_folder import export_agent
+
+    zoo_core.train("impala", "CartPole-v1", 80, seed=0, out=tmp_path / "r",
+                   overrides=SMALL + [f"impala.recurrent={core}"])
+    folder = export_agent(tmp_path / "r", tmp_path / "agent", which="latest", episodes=2, video=False)
+    agent = zoo_core.load(folder)
+    if core == "gru":
+        assert not (folder / "agent.pt").exists()
+        assert agent.act.recurrent  # evaluation carries one state per episode
+        return
+    traced = torch.jit.load(str(folder / "agent.pt"))  # our own file, written just above
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(traced(torch.as_tensor(obs)).numpy(), agent.act(obs))

@@ -28,6 +28,18 @@ def _pick(x: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
     return x.gather(-1, task.view(1, -1, 1).expand(x.shape[0], -1, 1)).squeeze(-1)
 
 
+class _GreedyLogits(torch.nn.Module):
+    """``obs [N, *obs_shape] -> argmax of the policy logits [N]`` (a feed-forward network)."""
+
+    def __init__(self, network: ActorCriticNet):
+        super().__init__()
+        self.network = network
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        logits, _, _, _ = self.network(obs.unsqueeze(0), torch.zeros(1, obs.shape[0]), ())
+        return logits[0].argmax(-1)
+
+
 METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
 
 
@@ -84,6 +96,11 @@ class ImpalaAgent:
             actions, _ = self._greedy_step(batch, torch.zeros(len(batch)), ())
         actions = actions.numpy()
         return int(actions[0]) if single else actions
+
+    def greedy_module(self) -> torch.nn.Module | None:
+        """What ``zoo export`` traces to ``agent.pt``: observations -> argmax of the logits (None
+        with a recurrent core, whose state a stateless trace cannot carry)."""
+        return None if self.network.recurrent else _GreedyLogits(self.network)
 
     def parameters_for_actors(self) -> dict[str, np.ndarray]:
         """The current parameters and buffers as numpy arrays (computed once per update)."""
