@@ -1,0 +1,150 @@
+"""The A3C agent: the network and optimiser statistics in shared memory, and the greedy policy.
+
+The agent computes no gradients. A3C's workers (:mod:`zoo_impala.a3c_worker`) apply theirs to the
+tensors this object holds in shared memory; the loop (:mod:`zoo_impala.a3c`) keeps its counters
+(``env_steps``, ``updates``) and last losses up to date. What the trainer asks of an agent —
+``act`` for evaluations, ``model_tensors`` and ``train_state`` for checkpoints — reads those
+shared tensors, so it sees the workers' latest parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo_core.agents.dqn import BuildContext
+from zoo_core.errors import CheckpointError, ZooError
+from zoo_core.network_spec import NetworkSpec, default_torso
+from zoo_core.plugins import call_each
+from zoo_core.policies import RecurrentPolicy
+from zoo_impala.a3c_config import A3CConfig
+from zoo_impala.a3c_optim import SLOTS
+from zoo_impala.network import ActorCriticNet
+
+METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
+"""The last applied gradient's loss parts (``entropy`` per step), as workers report them."""
+
+
+def make_a3c_spec(ctx: BuildContext, cfg: A3CConfig) -> NetworkSpec:
+    """The actor-critic network A3C trains, after plugins' ``zoo_network_spec`` edits.
+
+    :raises ZooError: a plugin replaced the linear value head (PopArt's needs a learner that
+        updates its statistics, which A3C's workers do not).
+    """
+    torso = default_torso(ctx.obs_shape) if cfg.torso == "auto" else cfg.torso
+    spec = NetworkSpec(
+        obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
+        torso_args={"hidden": list(cfg.hidden)} if torso == "mlp" else {},
+        recurrent=None if cfg.recurrent == "none" else cfg.recurrent, recurrent_size=cfg.recurrent_size,
+        head="actor_critic", head_args={"value": "linear", "num_tasks": 1},
+    )
+    call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
+    if spec.head_args.get("value", "linear") != "linear":
+        raise ZooError(
+            f"a3c trains the linear value head only; the recipe's '{spec.head_args['value']}' value head "
+            "needs the impala learner (use impala+popart)"
+        )
+    return spec
+
+
+class A3CAgent:
+    """Shared-memory parameters and optimiser statistics; ``act(obs)`` is the greedy policy."""
+
+    def __init__(self, ctx: BuildContext):
+        cfg: A3CConfig = ctx.config["a3c"]
+        self.cfg, self.config = cfg, ctx.config
+        self.num_actions = ctx.num_actions
+        torch.manual_seed(ctx.seed)  # the initial weights; what the workers do next is not seeded
+        self.spec = ctx.spec or make_a3c_spec(ctx, cfg)
+        # share_memory moves each parameter's storage into shared memory in place, so the workers
+        # (spawned later, handed these tensors) and this process write and read the same numbers.
+        self.network = ActorCriticNet(self.spec, ctx.modules).requires_grad_(False).share_memory()
+        self.param_names = [name for name, _ in self.network.named_parameters()]
+        params = [p for _, p in self.network.named_parameters()]
+        self.slots: dict[str, list[torch.Tensor]] = {
+            slot: [torch.zeros_like(p).share_memory_() for p in params] for slot in SLOTS[cfg.optimizer]
+        }
+        self.env_steps = 0
+        self.updates = 0
+        self.last: dict[str, float] = {}
+        if self.network.recurrent:
+            self.act: Any = RecurrentPolicy(self._greedy_step, self.network.initial_state, tuple(self.spec.obs_shape))
+        else:
+            self.act = self._greedy
+
+    # --- acting ---------------------------------------------------------------------------------
+
+    def _greedy_step(self, obs: torch.Tensor, first: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
+        logits, _, _, state = self.network(obs[None], first[None].float(), state)
+        return logits[0].argmax(-1), state
+
+    def _greedy(self, obs: np.ndarray) -> np.ndarray | int:
+        obs = np.asarray(obs)
+        single = obs.shape == tuple(self.spec.obs_shape)
+        batch = torch.as_tensor(obs[None] if single else obs)
+        with torch.inference_mode():
+            actions, _ = self._greedy_step(batch, torch.zeros(len(batch)), ())
+        actions = actions.numpy()
+        return int(actions[0]) if single else actions
+
+    # --- what the workers share -----------------------------------------------------------------
+
+    def shared_params(self) -> dict[str, torch.Tensor]:
+        """The network's parameters and buffers by name: views of the shared memory (not copies)."""
+        return dict(self.network.state_dict())
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def parameters_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
+
+    def metrics(self) -> dict[str, float]:
+        nan = float("nan")
+        return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}}
+
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+
+    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
+        # load_state_dict copies into the existing tensors, so they stay in shared memory.
+        try:
+            self.network.load_state_dict(tensors)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None
+
+    def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The shared optimiser statistics and the counters.
+
+        Workers are not seeded and their envs are not saved: A3C's Hogwild updates land in an
+        order the OS scheduler picks, so a resumed run continues from these numbers but does not
+        repeat what an uninterrupted run would have done.
+        """
+        tensors = {
+            f"optim.{slot}.{name}": t.detach().clone()
+            for slot, ts in self.slots.items() for name, t in zip(self.param_names, ts, strict=True)
+        }
+        meta = {"env_steps": self.env_steps, "updates": self.updates, "optimizer": self.cfg.optimizer,
+                "last": self.last}
+        return tensors, meta
+
+    def load_train_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        if meta.get("optimizer") != self.cfg.optimizer:
+            raise CheckpointError(
+                f"the checkpoint's shared optimiser is {meta.get('optimizer')}; this run's a3c.optimizer is "
+                f"{self.cfg.optimizer}"
+            )
+        for slot, ts in self.slots.items():
+            for name, t in zip(self.param_names, ts, strict=True):
+                key = f"optim.{slot}.{name}"
+                if key not in tensors or tensors[key].shape != t.shape:
+                    raise CheckpointError(f"the checkpoint's optimiser state has no {key} of shape {tuple(t.shape)}")
+                t.copy_(tensors[key])  # in place: the tensor stays in shared memory
+        self.env_steps, self.updates, self.last = int(meta["env_steps"]), int(meta["updates"]), meta.get("last", {})
+
+
+def build_a3c(ctx: BuildContext) -> A3CAgent:
+    """The ``a3c`` algorithm's builder."""
+    return A3CAgent(ctx)
