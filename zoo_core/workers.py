@@ -24,6 +24,11 @@ RAY_MISSING = (
 )
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def _serve(factory: Callable[[int], Any], index: int, conn: Any) -> None:
     """A local worker process: build the object, then answer ``(method, args)`` until told to stop."""
     import torch
@@ -32,7 +37,7 @@ def _serve(factory: Callable[[int], Any], index: int, conn: Any) -> None:
     try:
         obj = factory(index)
     except Exception as exc:  # reported to the caller as one line, not a traceback in a child
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        conn.send(("error", _one_line(exc)))
         return
     conn.send(("ok", None))
     while True:
@@ -46,7 +51,7 @@ def _serve(factory: Callable[[int], Any], index: int, conn: Any) -> None:
         try:
             conn.send(("ok", getattr(obj, method)(*args)))
         except Exception as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            conn.send(("error", _one_line(exc)))
 
 
 class _RayHost:
