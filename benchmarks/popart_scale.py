@@ -3,7 +3,8 @@
     python benchmarks/popart_scale.py --steps 200000 --seeds 3
 
 Four runs per seed, same seeds and budget, each with the ``impala`` recipe's classic-control
-defaults except for the loss (``PAPER_LOSS`` below): ``impala`` and ``impala+popart``, each at ``run.reward_scale=1`` and ``=1000``. The
+defaults except for the loss (``PAPER_LOSS`` below): ``impala`` and ``impala+popart``, each at
+``run.reward_scale=1`` and ``=1000``. The
 scale multiplies only the learner's rewards; evaluations stay in CartPole's units (the greedy
 policy's episode length, at most 500), so the curves are comparable. Every ``--eval-every`` env
 steps the greedy policy plays 20 fixed-seed episodes; the script prints each run's evaluation

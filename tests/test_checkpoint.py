@@ -145,6 +145,26 @@ def test_pickle_in_place_of_the_weights_is_refused(trained, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("header", [640, 896, 1152, 1408])
+def test_safetensors_whose_header_length_reads_as_a_pickle_protocol_are_accepted(tmp_path, header):
+    # A header of 0x280 bytes makes the file open with 80 02, as pickle protocol 2 does.
+    folder = tmp_path / "f"
+    folder.mkdir()
+    meta = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})
+    data = header.to_bytes(8, "little") + meta.ljust(header).encode() + np.ones(2, np.float32).tobytes()
+    (folder / "model.safetensors").write_bytes(data)
+    (folder / "config.json").write_text("{}")
+    ckpt.write_manifest(folder)
+    assert data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+    tensors, _ = ckpt.load_checkpoint(folder)
+    assert torch.equal(tensors["model"]["w"], torch.ones(2))
+    # The same two bytes on a pickle, or on a .safetensors file that is not one, are still refused.
+    (folder / "model.safetensors").write_bytes(data[:2] + pickle.dumps(1)[2:])
+    ckpt.write_manifest(folder)
+    with pytest.raises(CheckpointError, match="model.safetensors is a pickle-format file"):
+        ckpt.load_checkpoint(folder)
+
+
 def test_truncated_and_edited_files_are_refused(trained, tmp_path):
     folder = _copy_checkpoint(trained, tmp_path)
     data = (folder / "model.safetensors").read_bytes()

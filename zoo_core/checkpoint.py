@@ -51,7 +51,12 @@ def looks_like_pickle(path: Path) -> bool:
         return True
     with open(path, "rb") as fh:
         head = fh.read(4)
-    return (len(head) >= 2 and head[0] == 0x80 and head[1] in range(2, 6)) or head[:4] == b"PK\x03\x04"
+    if len(head) >= 2 and head[0] == 0x80 and head[1] in range(2, 6):
+        # A safetensors file opens with its header's length, little-endian: a 640-byte header
+        # (0x280) opens with 80 02, pickle protocol 2's first two bytes. One that parses as
+        # safetensors is read as safetensors, never unpickled.
+        return not (path.suffix.lower() == ".safetensors" and _safetensors_ok(path))
+    return head[:4] == b"PK\x03\x04"
 
 
 def refuse_unsafe_files(folder: Path, never_read: frozenset[str] = frozenset()) -> None:

@@ -23,10 +23,14 @@ class RunConfig:
         None, "Stop once a periodic evaluation's mean return reaches this (None: run all steps)."
     )
     reward_scale: float = param(
-        1.0, "Multiply the learner's rewards by this (a scale-invariance test); logged returns and evaluations stay in the env's units."
+        1.0,
+        "Multiply the learner's rewards by this (a scale-invariance test); logged returns and evaluations "
+        "stay in the env's units.",
     )
     obs_channels: int = param(
-        0, "Zero-pad image observations to this many channels (multi-task over games of different channel counts); 0 leaves them."
+        0,
+        "Zero-pad image observations to this many channels (multi-task over games of different channel "
+        "counts); 0 leaves them.",
     )
     backend: Literal["local", "ray"] = param(
         "local", "Where an actor-learner algorithm runs its actors: local (processes) or ray (a Ray cluster)."

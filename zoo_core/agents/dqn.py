@@ -7,7 +7,6 @@ plugins edit the network specification, and otherwise reads top to bottom: act, 
 from __future__ import annotations
 
 import copy
-import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,16 +14,23 @@ import numpy as np
 import pluggy
 import torch
 
+from zoo_core.agents.parts import (
+    check_finite,
+    exploration_role,
+    load_rng_state,
+    network_spec,
+    rng_state,
+    seeded_rng,
+    value_role,
+)
 from zoo_core.config import AgentConfig, param
-from zoo_core.errors import NonFiniteError, ZooError
-from zoo_core.exploration import EpsilonGreedy
+from zoo_core.errors import ZooError
 from zoo_core.fast import PlainLearner
-from zoo_core.network_spec import NetworkSpec, default_torso
+from zoo_core.network_spec import NetworkSpec
 from zoo_core.networks import build_network
 from zoo_core.optim import FastAdam, clip_grad_norm, load_optimizer_state, optimizer_state
-from zoo_core.plugins import call_each, has_impls, resolve_role
+from zoo_core.plugins import has_impls, resolve_role
 from zoo_core.replay import UniformReplay
-from zoo_core.value_distribution import ScalarValue
 from zoo_core.value_learning import polyak_update
 
 
@@ -81,23 +87,10 @@ class DQNAgent:
         cfg: DQNConfig = ctx.config["dqn"]
         self.cfg, self.config, self.pm = cfg, ctx.config, ctx.pm
         self.num_actions, self.num_envs = ctx.num_actions, ctx.num_envs
-        torch.manual_seed(ctx.seed)
-        self.rng = np.random.Generator(np.random.PCG64(ctx.seed))
-        random.seed(ctx.seed)
-
-        # `is None`, not `or`: a role object may define __len__ (an empty replay buffer is falsy).
-        self.value = resolve_role(
-            ctx.pm, "zoo_value_distribution", "value distribution", config=ctx.config, num_actions=ctx.num_actions
-        )
-        if self.value is None:
-            self.value = ScalarValue(cfg.huber_delta)
-        self.exploration = resolve_role(
-            ctx.pm, "zoo_exploration", "exploration policy", config=ctx.config, num_actions=ctx.num_actions
-        )
-        if self.exploration is None:
-            self.exploration = EpsilonGreedy(ctx.num_actions, cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
-
-        self.spec = ctx.spec or self._make_spec(ctx)
+        self.rng = seeded_rng(ctx.seed)
+        self.value = value_role(ctx, cfg.huber_delta)
+        self.exploration = exploration_role(ctx, cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
+        self.spec = ctx.spec or network_spec(ctx, cfg.torso, cfg.hidden, self.value.num_atoms)
         self.network = build_network(self.spec, ctx.modules)
         if self.network.recurrent:
             raise ZooError("the dqn agent is feed-forward; a recurrent torso needs sequence replay")
@@ -111,7 +104,7 @@ class DQNAgent:
             ctx.pm, "zoo_make_replay", "replay buffer", config=ctx.config, capacity=capacity,
             obs_shape=ctx.obs_shape, obs_dtype=ctx.obs_dtype, num_envs=ctx.num_envs, frame_stack=ctx.frame_stack,
         )
-        if self.replay is None:
+        if self.replay is None:  # `is None`, not `or`: an empty replay buffer is falsy
             self.replay = UniformReplay(
                 capacity, ctx.obs_shape, ctx.obs_dtype, num_envs=ctx.num_envs, n_step=cfg.n_step,
                 gamma=cfg.gamma, frame_stack=ctx.frame_stack,
@@ -125,16 +118,6 @@ class DQNAgent:
         self._after = has_impls(ctx.pm, "zoo_after_update")
         # Uniform replay's weights are all ones: skip the multiply (prioritized replay sets True).
         self._weighted = bool(getattr(self.replay, "weighted", True))
-
-    def _make_spec(self, ctx: BuildContext) -> NetworkSpec:
-        torso = default_torso(ctx.obs_shape) if self.cfg.torso == "auto" else self.cfg.torso
-        spec = NetworkSpec(
-            obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
-            torso_args={"hidden": list(self.cfg.hidden)} if torso == "mlp" else {},
-            num_atoms=self.value.num_atoms,
-        )
-        call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
-        return spec
 
     # --- acting ---------------------------------------------------------------------------------
 
@@ -218,11 +201,7 @@ class DQNAgent:
             loss.backward()
             loss = loss.detach()
         norm = float(clip_grad_norm(self.params, cfg.max_grad_norm)) if cfg.max_grad_norm > 0 else 0.0
-        # On Python floats, no tensor ops: a NaN or inf in either carries into the sum.
-        if not abs(float(loss) + norm) < float("inf"):
-            raise NonFiniteError(
-                f"non-finite loss or gradient at env step {self.env_steps} (update {self.updates + 1})"
-            )
+        check_finite(float(loss), norm, self.env_steps, self.updates + 1)
         self.optimizer.step()
         self.updates += 1
         if self.updates % cfg.target_update_interval == 0:
@@ -260,8 +239,8 @@ class DQNAgent:
         replay_arrays, replay_meta = self.replay.state_dict()
         for name, array in replay_arrays.items():
             tensors[f"replay.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
-        tensors["rng.torch"] = torch.get_rng_state()
-        py_state = random.getstate()
+        rng_tensors, rng_meta = rng_state(self.rng)
+        tensors.update(rng_tensors)
         meta = {
             "env_steps": self.env_steps,
             "vec_steps": self.vec_steps,
@@ -270,7 +249,7 @@ class DQNAgent:
             "replay": replay_meta,
             "value": self.value.state_dict() if hasattr(self.value, "state_dict") else {},
             "exploration": self.exploration.state_dict() if hasattr(self.exploration, "state_dict") else {},
-            "rng": {"numpy": self.rng.bit_generator.state, "python": [py_state[0], list(py_state[1]), py_state[2]]},
+            "rng": rng_meta,
         }
         return tensors, meta
 
@@ -293,10 +272,7 @@ class DQNAgent:
             self.value.load_state_dict(meta.get("value", {}))
         if hasattr(self.exploration, "load_state_dict"):
             self.exploration.load_state_dict(meta.get("exploration", {}))
-        torch.set_rng_state(tensors["rng.torch"])
-        self.rng.bit_generator.state = meta["rng"]["numpy"]
-        version, internal, gauss = meta["rng"]["python"]
-        random.setstate((version, tuple(internal), gauss))
+        load_rng_state(self.rng, tensors, meta["rng"])
         self.env_steps, self.vec_steps, self.updates = meta["env_steps"], meta["vec_steps"], meta["updates"]
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from zoo_impala.actor import ActorSpec, make_actor, sample_actions
 
 import zoo_core
 from zoo_core.errors import ZooError
-from zoo_impala.actor import ActorSpec, make_actor, sample_actions
 
 # Small and fast: 2 actors x 2 envs x 10 steps, 2 unrolls per update = 40 env steps per update.
 SMALL = [
@@ -105,10 +105,11 @@ def test_sample_actions_follows_the_softmax():
 
 def test_a_checkpoint_for_other_actors_is_refused(tmp_path):
     zoo_core.train("impala", "CartPole-v1", 80, seed=0, out=tmp_path / "r", overrides=SMALL)
+    from zoo_impala.loop import ActorLearnerLoop
+
     from zoo_core.checkpoint import latest_checkpoint, load_checkpoint
     from zoo_core.loops import LoopState  # noqa: F401
     from zoo_core.session import build_agent, resolve
-    from zoo_impala.loop import ActorLearnerLoop
 
     tensors, docs = load_checkpoint(latest_checkpoint(tmp_path / "r/checkpoints"))
     setup = resolve("impala", "CartPole-v1", SMALL + ["impala.num_actors=3"])

@@ -21,7 +21,8 @@ def test_ray_and_local_processes_learn_the_same_weights(tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        zoo_core.train("impala", "CartPole-v1", 400, seed=5, out=tmp_path / "ray", overrides=SMALL + ["run.backend=ray"])
+        zoo_core.train("impala", "CartPole-v1", 400, seed=5, out=tmp_path / "ray",
+                       overrides=SMALL + ["run.backend=ray"])
     finally:
         ray.shutdown()
     zoo_core.train("impala", "CartPole-v1", 400, seed=5, out=tmp_path / "local", overrides=SMALL)

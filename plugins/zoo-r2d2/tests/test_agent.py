@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from zoo_r2d2.sequence_replay import SequenceBatch
 
 import zoo_core
+from zoo_core.agent_folder import export_agent
 from zoo_core.envs import VecEnv
 from zoo_core.errors import PluginError
 from zoo_core.evaluation import EvalProtocol, evaluate
@@ -31,7 +33,7 @@ def _agent(recipe: str = "r2d2", overrides: tuple[str, ...] = (), seed: int = 0)
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 def test_the_actor_carries_its_state_per_env_and_zeroes_it_where_an_episode_starts(kind):
-    setup, agent = _agent(overrides=(f"recurrent={kind}",))
+    setup, agent = _agent(overrides=(f"recurrent={kind}", "run.num_envs=2"))
     env = VecEnv(lambda: setup.make_env(training=True), 2, seed=3)
     obs = env.reset()
     episode_obs: list[list[np.ndarray]] = [[], []]
@@ -82,6 +84,48 @@ def test_an_episode_s_final_observation_is_stored_as_a_last_timestep():
     env.close()
 
 
+class _ObsAsQ(torch.nn.Module):
+    """A stand-in network whose action values are its observations: ``[T, B, A] -> [T, B, A, 1]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, obs, first, state):
+        return (obs * self.scale).unsqueeze(-1), state
+
+
+def _sequence(reward, terminated, last) -> SequenceBatch:
+    """One sequence of 4 timesteps whose observations are the action values (see `_ObsAsQ`)."""
+    q = [[9.0, 9.0], [0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]  # timestep 0 is the burn-in
+    return SequenceBatch(
+        obs=np.array(q, dtype=np.float32)[:, None], action=np.array([[0], [1], [0], [0]]),
+        reward=np.array(reward, dtype=np.float32)[:, None], terminated=np.array(terminated)[:, None],
+        first=np.zeros((4, 1), dtype=bool), last=np.array(last)[:, None], state=np.zeros((2, 1, 16), np.float32),
+        indices=np.zeros(1, dtype=np.int64),
+    )
+
+
+@pytest.mark.parametrize(
+    ("reward", "terminated", "last", "expected"),
+    [
+        # t1: G = 0.2 + 0.5 * 0.1, bootstrapped 0.25 * max q(t3) = 0.15: target 0.4, q 0.2.
+        # t2: one transition left: 0.1 + 0.5 * 0.6 = 0.4, q 0.3. Huber (0.5 δ²) of 0.2 and 0.1, averaged.
+        ([0, 0.2, 0.1, 0], [False] * 4, [False] * 4, (0.5 * 0.2**2 + 0.5 * 0.1**2) / 2),
+        # Terminated after t1: target 0.5 alone (δ 0.3); t2 is a final observation, no transition.
+        ([0, 0.5, 0, 0], [False, True, False, False], [False, False, True, False], 0.5 * 0.3**2),
+        # Truncated after t1: 0.5 + 0.5 * max q(t2) = 0.7 (δ 0.5), bootstrapped from the final observation.
+        ([0, 0.5, 0, 0], [False] * 4, [False, False, True, False], 0.5 * 0.5**2),
+    ],
+)
+def test_the_loss_learns_n_step_targets_after_the_burn_in(reward, terminated, last, expected):
+    _, agent = _agent(overrides=("burn_in=1", "learn_length=3", "n_step=2", "gamma=0.5"))
+    agent.network, agent.target = _ObsAsQ(), _ObsAsQ()
+    loss, priority = agent.loss(_sequence(reward, terminated, last))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    assert priority.shape == (1,)
+
+
 def test_training_resumes_bit_identically(tmp_path):
     settings = TINY + ["run.num_envs=2", "run.checkpoint_every=300", "run.keep_checkpoints=5"]
     zoo_core.train("r2d2", ENV, 600, seed=1, out=tmp_path / "a", overrides=settings)
@@ -96,11 +140,23 @@ def test_training_resumes_bit_identically(tmp_path):
     # The checkpoint carries the actor's mid-episode state (not zeros) and the open sequences.
     state = load_file(str(tmp_path / "a/checkpoints/step_000000000600/train_state.safetensors"))
     assert torch.count_nonzero(state["actor.state.0"]) > 0 and "replay.open.obs" in state
+    # An agent folder is exported without a stateless agent.pt, and loads and plays as the run's agent.
+    folder = export_agent(tmp_path / "a", tmp_path / "agent", which="latest", episodes=2, video=False)
+    assert not (folder / "agent.pt").exists()
+    protocol = EvalProtocol(env_id=ENV, episodes=3, seed=0)
+    make = lambda: resolve("r2d2", ENV, TINY).make_env(training=False)  # noqa: E731
+    assert (evaluate(zoo_core.load(folder).act, make, protocol).returns
+            == evaluate(zoo_core.load(tmp_path / "a").act, make, protocol).returns)
 
 
 def test_evaluation_does_not_depend_on_the_eval_batch():
-    _, agent = _agent(seed=4)
+    _, agent = _agent(seed=2)
     assert isinstance(agent.act, RecurrentPolicy)
+    # Fresh weights mostly push one way whatever they saw; tripled, these (seed 2) make the actions
+    # hang on the history, and episodes last 8-13 steps, so slots go out of step (checked below).
+    with torch.no_grad():
+        for p in agent.network.parameters():
+            p.mul_(3.0)
     protocol = EvalProtocol(env_id=ENV, episodes=7, seed=0)
     make = lambda: resolve("r2d2", ENV, TINY).make_env(training=False)  # noqa: E731
     one = evaluate(agent.act, make, protocol, batch=1)
@@ -117,9 +173,28 @@ def test_evaluation_does_not_depend_on_the_eval_batch():
     assert isinstance(agent.act(np.zeros(2, dtype=np.float32)), int)
 
 
-def test_plugins_compose_and_transition_replay_is_refused():
-    _, agent = _agent("r2d2+dueling")
-    assert agent.spec.head == "dueling" and agent.spec.recurrent == "lstm"
-    assert agent.explore(np.zeros((1, 2), dtype=np.float32)).shape == (1,)
+@pytest.mark.parametrize(("plugin", "check"), [
+    ("dueling", lambda agent: agent.spec.head == "dueling"),
+    ("c51", lambda agent: agent.spec.num_atoms == 51),
+    ("noisy", lambda agent: agent.spec.linear == "noisy" and agent.exploration.epsilon(0) == 0.0),
+])
+def test_plugins_compose_with_the_recurrent_core(plugin, check):
+    setup, agent = _agent(f"r2d2+{plugin}")
+    assert check(agent) and agent.spec.recurrent == "lstm"
+    env = VecEnv(lambda: setup.make_env(training=True), 1, seed=0)
+    obs = env.reset()
+    for _ in range(40):
+        actions = agent.explore(obs)
+        step = env.step(actions)
+        agent.observe(obs, actions, step)
+        obs = step.obs
+    before = [p.detach().clone() for p in agent.network.parameters()]
+    agent.update()
+    assert np.isfinite(agent.metrics()["loss"])
+    assert any(not torch.equal(a, p) for a, p in zip(before, agent.network.parameters(), strict=True))
+    env.close()
+
+
+def test_transition_replay_is_refused():
     with pytest.raises(PluginError, match="'per' implements zoo_make_replay"):
         _agent("r2d2+per")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from zoo_r2d2.sequence_replay import SequenceReplay
 
 from zoo_core.errors import ZooError
-from zoo_r2d2.sequence_replay import SequenceReplay
 
 
 def _replay(capacity: int = 8, length: int = 4, overlap: int = 1, num_envs: int = 1) -> SequenceReplay:

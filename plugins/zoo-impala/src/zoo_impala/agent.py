@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from zoo_core.agents.dqn import BuildContext
-from zoo_core.errors import NonFiniteError, ZooError
+from zoo_core.agents.parts import check_finite
+from zoo_core.errors import ZooError
 from zoo_core.network_spec import NetworkSpec, default_torso
 from zoo_core.optim import clip_grad_norm, load_optimizer_state, optimizer_state
 from zoo_core.plugins import call_each
@@ -136,8 +137,7 @@ class ImpalaAgent:
         # max_norm inf measures without clipping: the logged norm means the same either way.
         norm = float(clip_grad_norm(self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")))
         total = float(loss.total.detach())
-        if not abs(total + norm) < float("inf"):
-            raise NonFiniteError(f"non-finite loss or gradient at env step {self.env_steps} (update {self.updates + 1})")
+        check_finite(total, norm, self.env_steps, self.updates + 1)
         if cfg.lr_decay_steps > 0:
             for group in self.optimizer.param_groups:
                 group["lr"] = cfg.lr * max(0.0, 1.0 - self.env_steps / cfg.lr_decay_steps)

@@ -50,7 +50,8 @@ class Unroll:
 
     def to_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Checkpoint form: arrays as tensors, the rest as JSON."""
-        tensors = {name: torch.from_numpy(np.array(getattr(self, name))) for name in ARRAYS}  # a copy: Ray hands out read-only arrays
+        # Copies: Ray hands out read-only arrays.
+        tensors = {name: torch.from_numpy(np.array(getattr(self, name))) for name in ARRAYS}
         tensors.update({f"state{k}": torch.from_numpy(np.array(s)) for k, s in enumerate(self.state)})
         meta = {"version": self.version, "actor": self.actor, "episodes": [list(e) for e in self.episodes],
                 "state_parts": len(self.state)}

@@ -114,7 +114,9 @@ class R2D2Agent:
         )
         self.network = build_network(self.spec, ctx.modules)
         if not self.network.recurrent:
-            raise ZooError(f"the {NAME} agent needs a recurrent network; its spec has recurrent={self.spec.recurrent!r}")
+            raise ZooError(
+                f"the {NAME} agent needs a recurrent network; its spec has recurrent={self.spec.recurrent!r}"
+            )
         self.target = copy.deepcopy(self.network).requires_grad_(False)
         self.params = list(self.network.parameters())
         self.optimizer = FastAdam(self.params, lr=cfg.lr, eps=cfg.adam_eps)
@@ -167,6 +169,10 @@ class R2D2Agent:
         self._state_tm1, self._state = state_tm1, state
         q_np = q.numpy()
         return self.exploration.actions(lambda: q_np, self.env_steps, self.rng, len(obs))
+
+    def greedy_module(self) -> None:
+        """What ``zoo export`` traces to a stateless ``agent.pt``: nothing, this policy has memory."""
+        return None
 
     # --- learning -------------------------------------------------------------------------------
 

@@ -191,7 +191,9 @@ class SequenceReplay:
         if meta.get("format") != _STATE_FORMAT or meta.get("version") != _STATE_VERSION:
             raise ZooError(f"replay state is not a {_STATE_FORMAT} state of version {_STATE_VERSION}")
         if meta.get("config") != self._config():
-            raise ZooError(f"replay state was saved with other arguments: {meta.get('config')} (buffer: {self._config()})")
+            raise ZooError(
+                f"replay state was saved with other arguments: {meta.get('config')} (buffer: {self._config()})"
+            )
         for prefix, target in (("ring", self._ring), ("open", self._open)):
             for name, array in target.items():
                 saved = arrays.get(f"{prefix}.{name}")
