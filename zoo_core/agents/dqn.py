@@ -15,6 +15,7 @@ import pluggy
 import torch
 
 from zoo_core.agents.parts import (
+    NetworkWeights,
     check_finite,
     exploration_role,
     load_rng_state,
@@ -76,7 +77,7 @@ class BuildContext:
     spec: NetworkSpec | None = None  # given when rebuilding a saved agent
 
 
-class DQNAgent:
+class DQNAgent(NetworkWeights):
     """A DQN-family agent: online and target networks, optimiser, replay, exploration.
 
     ``act(obs)`` is the public, greedy policy; the training loop uses :meth:`explore`,
@@ -211,10 +212,6 @@ class DQNAgent:
             self.pm.hook.zoo_after_update(agent=self, batch=batch, info=info)
         self.last_loss = loss.detach()  # a tensor: read (and synchronised) only when logged
 
-    def parameters_finite(self) -> bool:
-        """Whether every online parameter is finite (checked at each log and checkpoint)."""
-        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
-
     def metrics(self) -> dict[str, float]:
         """Scalars for the logs."""
         return {
@@ -224,10 +221,6 @@ class DQNAgent:
         }
 
     # --- state ----------------------------------------------------------------------------------
-
-    def model_tensors(self) -> dict[str, torch.Tensor]:
-        """The online network's parameters and buffers (``model.safetensors``)."""
-        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
 
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything else an exact resume needs: tensors and JSON."""
@@ -252,14 +245,6 @@ class DQNAgent:
             "rng": rng_meta,
         }
         return tensors, meta
-
-    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Load online weights, with a clear error on a mismatched network."""
-        try:
-            self.network.load_state_dict(tensors)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None
 
     def load_train_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Restore what :meth:`train_state` saved."""

@@ -1,5 +1,5 @@
-"""Parts the value-based agents share (DQN, R2D2): roles with the core's defaults, the network spec,
-RNG state, finite checks.
+"""Parts the agents share (DQN, R2D2, IMPALA, A3C): roles with the core's defaults, the network spec,
+RNG state, finite checks, the online network's weights.
 
 As in dqn_zoo's ``parts.py``: small functions an agent calls, so two agents never carry two copies
 of the same few lines, and a checkpoint written by one is laid out as the other's.
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.errors import NonFiniteError
+from zoo_core.errors import NonFiniteError, ZooError
 from zoo_core.exploration import EpsilonGreedy
 from zoo_core.network_spec import NetworkSpec, default_torso
 from zoo_core.plugins import call_each, resolve_role
@@ -87,3 +87,26 @@ def network_spec(
     )
     call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
     return spec
+
+
+class NetworkWeights:
+    """The online network's weights as an agent shows them to checkpoints (``self.network``)."""
+
+    network: torch.nn.Module
+
+    def parameters_finite(self) -> bool:
+        """Whether every online parameter is finite (checked at each log and checkpoint)."""
+        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
+
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        """The online network's parameters and buffers (``model.safetensors``)."""
+        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+
+    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Load online weights, with a clear error on a mismatched network. ``load_state_dict``
+        copies into the existing tensors, so shared-memory parameters (A3C) stay shared."""
+        try:
+            self.network.load_state_dict(tensors)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None

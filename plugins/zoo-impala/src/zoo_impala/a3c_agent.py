@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from zoo_core.agents.dqn import BuildContext
+from zoo_core.agents.parts import NetworkWeights
 from zoo_core.errors import CheckpointError, ZooError
 from zoo_core.network_spec import NetworkSpec, default_torso
 from zoo_core.plugins import call_each
@@ -49,7 +50,7 @@ def make_a3c_spec(ctx: BuildContext, cfg: A3CConfig) -> NetworkSpec:
     return spec
 
 
-class A3CAgent:
+class A3CAgent(NetworkWeights):
     """Shared-memory parameters and optimiser statistics; ``act(obs)`` is the greedy policy."""
 
     def __init__(self, ctx: BuildContext):
@@ -97,23 +98,9 @@ class A3CAgent:
 
     # --- state ----------------------------------------------------------------------------------
 
-    def parameters_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
-
     def metrics(self) -> dict[str, float]:
         nan = float("nan")
         return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}}
-
-    def model_tensors(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-
-    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
-        # load_state_dict copies into the existing tensors, so they stay in shared memory.
-        try:
-            self.network.load_state_dict(tensors)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None
 
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The shared optimiser statistics and the counters.

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from zoo_core.agents.dqn import BuildContext
-from zoo_core.agents.parts import check_finite
-from zoo_core.errors import ZooError
+from zoo_core.agents.parts import NetworkWeights, check_finite
 from zoo_core.network_spec import NetworkSpec, default_torso
 from zoo_core.optim import clip_grad_norm, load_optimizer_state, optimizer_state
 from zoo_core.plugins import call_each
@@ -44,7 +43,7 @@ class _GreedyLogits(torch.nn.Module):
 METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
 
 
-class ImpalaAgent:
+class ImpalaAgent(NetworkWeights):
     """The learner side of IMPALA. ``act(obs)`` is the greedy policy (argmax of the logits)."""
 
     def __init__(self, ctx: BuildContext):
@@ -155,22 +154,9 @@ class ImpalaAgent:
 
     # --- state ----------------------------------------------------------------------------------
 
-    def parameters_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
-
     def metrics(self) -> dict[str, float]:
         nan = float("nan")
         return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}}
-
-    def model_tensors(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-
-    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
-        try:
-            self.network.load_state_dict(tensors)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None
 
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, optim_meta = optimizer_state(self.optimizer)

@@ -21,6 +21,7 @@ import torch
 
 from zoo_core.agents.dqn import BuildContext
 from zoo_core.agents.parts import (
+    NetworkWeights,
     check_finite,
     exploration_role,
     load_rng_state,
@@ -84,7 +85,7 @@ class R2D2Config:
                 raise ZooError(f"{NAME}.{name} must be at least 1; got {getattr(self, name)}")
 
 
-class R2D2Agent:
+class R2D2Agent(NetworkWeights):
     """A recurrent DQN-family agent: online and target networks, sequence replay, per-env state.
 
     ``act`` is the public, greedy policy with memory; the training loop uses :meth:`explore`,
@@ -250,10 +251,6 @@ class R2D2Agent:
             self.pm.hook.zoo_after_update(agent=self, batch=batch, info=info)
         self.last_loss = loss  # a tensor: read only when logged
 
-    def parameters_finite(self) -> bool:
-        """Whether every online parameter is finite (checked at each log and checkpoint)."""
-        return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
-
     def metrics(self) -> dict[str, float]:
         """Scalars for the logs."""
         return {
@@ -264,18 +261,6 @@ class R2D2Agent:
         }
 
     # --- state ----------------------------------------------------------------------------------
-
-    def model_tensors(self) -> dict[str, torch.Tensor]:
-        """The online network's parameters and buffers (``model.safetensors``)."""
-        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-
-    def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Load online weights, with a clear error on a mismatched network."""
-        try:
-            self.network.load_state_dict(tensors)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise ZooError(f"checkpoint weights do not fit this network: {first}") from None
 
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything else an exact resume needs: target, optimiser, replay, actor states, RNGs."""
