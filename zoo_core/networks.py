@@ -200,6 +200,18 @@ class RecurrentCore(nn.Module):
         return torch.stack(outputs), state
 
 
+def torso_and_core(
+    spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]]
+) -> tuple[LinearFactory, nn.Module, RecurrentCore | None, int]:
+    """What every network of the zoo starts with: the spec's linear layer kind, its torso, its
+    recurrent core (or None), and the number of features the heads read."""
+    linear = functools.partial(lookup_module(modules, "linear", spec.linear), **spec.linear_args)
+    torso = lookup_module(modules, "torso", spec.torso)(spec.obs_shape, linear, **spec.torso_args)
+    features = torso.out_features
+    core = RecurrentCore(spec.recurrent, features, spec.recurrent_size) if spec.recurrent else None
+    return linear, torso, core, core.out_features if core is not None else features
+
+
 class QNetwork(nn.Module):
     """Torso (+ optional recurrent core) + head, built from a spec.
 
@@ -209,12 +221,7 @@ class QNetwork(nn.Module):
 
     def __init__(self, spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]]):
         super().__init__()
-        linear = functools.partial(lookup_module(modules, "linear", spec.linear), **spec.linear_args)
-        self.torso = lookup_module(modules, "torso", spec.torso)(spec.obs_shape, linear, **spec.torso_args)
-        features = self.torso.out_features
-        self.core = RecurrentCore(spec.recurrent, features, spec.recurrent_size) if spec.recurrent else None
-        if self.core is not None:
-            features = self.core.out_features
+        linear, self.torso, self.core, features = torso_and_core(spec, modules)
         self.head = lookup_module(modules, "head", spec.head)(
             features, spec.num_actions, spec.num_atoms, linear, **spec.head_args
         )

@@ -71,22 +71,28 @@ def check_finite(loss: float, grad_norm: float, env_steps: int, update: int) -> 
 
 
 def network_spec(
-    ctx: Any, torso: str, hidden: tuple[int, ...], num_atoms: int, **fields: Any
+    ctx: Any, torso: str, hidden: tuple[int, ...], num_atoms: int, normalize: bool = False, **fields: Any
 ) -> NetworkSpec:
     """The agent's network specification, after every plugin's ``zoo_network_spec`` edits.
 
     :param torso: a registered torso, or ``auto`` for the one that fits the observations.
     :param hidden: the mlp torso's hidden sizes (ignored by other torsos).
     :param num_atoms: outputs per action, from the value distribution.
+    :param normalize: the mlp torso standardises its inputs (``RunningNorm``).
     :param fields: further :class:`NetworkSpec` fields (``recurrent``, ``recurrent_size``).
     """
     torso = default_torso(ctx.obs_shape) if torso == "auto" else torso
     spec = NetworkSpec(
         obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
-        torso_args={"hidden": list(hidden)} if torso == "mlp" else {}, num_atoms=num_atoms, **fields,
+        torso_args=_mlp_args(hidden, normalize) if torso == "mlp" else {}, num_atoms=num_atoms, **fields,
     )
     call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
     return spec
+
+
+def _mlp_args(hidden: tuple[int, ...], normalize: bool) -> dict[str, Any]:
+    # The key only when set, so specs of networks without it read as they always did.
+    return {"hidden": list(hidden), "normalize": True} if normalize else {"hidden": list(hidden)}
 
 
 class NetworkWeights:

@@ -193,3 +193,17 @@ def test_one_worker_has_no_stale_gradients_and_a_killed_worker_is_reported():
     finally:
         loop.close()
     assert _no_workers_left()
+
+
+def test_a3c_agent_exports_its_greedy_policy_like_impala():
+    import numpy as np
+    import torch
+
+    from zoo_core.session import build_agent, env_signature, resolve
+
+    setup = resolve("a3c", "CartPole-v1")
+    agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
+    obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    with torch.no_grad():
+        traced = agent.greedy_module()(torch.as_tensor(obs)).numpy()
+    np.testing.assert_array_equal(traced, agent.act(obs))

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from zoo_core.agents.dqn import BuildContext
 from zoo_core.agents.parts import NetworkWeights
 from zoo_core.errors import CheckpointError, ZooError
-from zoo_core.network_spec import NetworkSpec, default_torso
-from zoo_core.plugins import call_each
-from zoo_core.policies import RecurrentPolicy
+from zoo_core.network_spec import NetworkSpec
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_optim import SLOTS
+from zoo_impala.acting import GreedyActing, actor_critic_spec
 from zoo_impala.network import ActorCriticNet
 
 METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
@@ -34,14 +32,7 @@ def make_a3c_spec(ctx: BuildContext, cfg: A3CConfig) -> NetworkSpec:
     :raises ZooError: a plugin replaced the linear value head (PopArt's needs a learner that
         updates its statistics, which A3C's workers do not).
     """
-    torso = default_torso(ctx.obs_shape) if cfg.torso == "auto" else cfg.torso
-    spec = NetworkSpec(
-        obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
-        torso_args={"hidden": list(cfg.hidden)} if torso == "mlp" else {},
-        recurrent=None if cfg.recurrent == "none" else cfg.recurrent, recurrent_size=cfg.recurrent_size,
-        head="actor_critic", head_args={"value": "linear", "num_tasks": 1},
-    )
-    call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
+    spec = actor_critic_spec(ctx, cfg)
     if spec.head_args.get("value", "linear") != "linear":
         raise ZooError(
             f"a3c trains the linear value head only; the recipe's '{spec.head_args['value']}' value head "
@@ -50,7 +41,7 @@ def make_a3c_spec(ctx: BuildContext, cfg: A3CConfig) -> NetworkSpec:
     return spec
 
 
-class A3CAgent(NetworkWeights):
+class A3CAgent(GreedyActing, NetworkWeights):
     """Shared-memory parameters and optimiser statistics; ``act(obs)`` is the greedy policy."""
 
     def __init__(self, ctx: BuildContext):
@@ -70,25 +61,7 @@ class A3CAgent(NetworkWeights):
         self.env_steps = 0
         self.updates = 0
         self.last: dict[str, float] = {}
-        if self.network.recurrent:
-            self.act: Any = RecurrentPolicy(self._greedy_step, self.network.initial_state, tuple(self.spec.obs_shape))
-        else:
-            self.act = self._greedy
-
-    # --- acting ---------------------------------------------------------------------------------
-
-    def _greedy_step(self, obs: torch.Tensor, first: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
-        logits, _, _, state = self.network(obs[None], first[None].float(), state)
-        return logits[0].argmax(-1), state
-
-    def _greedy(self, obs: np.ndarray) -> np.ndarray | int:
-        obs = np.asarray(obs)
-        single = obs.shape == tuple(self.spec.obs_shape)
-        batch = torch.as_tensor(obs[None] if single else obs)
-        with torch.inference_mode():
-            actions, _ = self._greedy_step(batch, torch.zeros(len(batch)), ())
-        actions = actions.numpy()
-        return int(actions[0]) if single else actions
+        self._init_acting()
 
     # --- what the workers share -----------------------------------------------------------------
 

@@ -13,10 +13,8 @@ import torch
 
 from zoo_core.agents.dqn import BuildContext
 from zoo_core.agents.parts import NetworkWeights, check_finite
-from zoo_core.network_spec import NetworkSpec, default_torso
 from zoo_core.optim import clip_grad_norm, load_optimizer_state, optimizer_state
-from zoo_core.plugins import call_each
-from zoo_core.policies import RecurrentPolicy
+from zoo_impala.acting import GreedyActing, actor_critic_spec
 from zoo_impala.config import ImpalaConfig
 from zoo_impala.losses import impala_loss
 from zoo_impala.network import ActorCriticNet
@@ -28,22 +26,10 @@ def _pick(x: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
     return x.gather(-1, task.view(1, -1, 1).expand(x.shape[0], -1, 1)).squeeze(-1)
 
 
-class _GreedyLogits(torch.nn.Module):
-    """``obs [N, *obs_shape] -> argmax of the policy logits [N]`` (a feed-forward network)."""
-
-    def __init__(self, network: ActorCriticNet):
-        super().__init__()
-        self.network = network
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        logits, _, _, _ = self.network(obs.unsqueeze(0), torch.zeros(1, obs.shape[0]), ())
-        return logits[0].argmax(-1)
-
-
 METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
 
 
-class ImpalaAgent(NetworkWeights):
+class ImpalaAgent(GreedyActing, NetworkWeights):
     """The learner side of IMPALA. ``act(obs)`` is the greedy policy (argmax of the logits)."""
 
     def __init__(self, ctx: BuildContext):
@@ -51,7 +37,7 @@ class ImpalaAgent(NetworkWeights):
         self.cfg, self.config, self.pm = cfg, ctx.config, ctx.pm
         self.num_actions = ctx.num_actions
         torch.manual_seed(ctx.seed)
-        self.spec = ctx.spec or self._make_spec(ctx)
+        self.spec = ctx.spec or actor_critic_spec(ctx, cfg, max(1, len(cfg.tasks)), cfg.normalize_obs)
         self.network = ActorCriticNet(self.spec, ctx.modules)
         self.params = list(self.network.parameters())
         if cfg.optimizer == "rmsprop":
@@ -64,43 +50,7 @@ class ImpalaAgent(NetworkWeights):
         self.updates = 0
         self.last: dict[str, float] = {}
         self._params_cache: tuple[int, dict[str, np.ndarray]] | None = None
-        obs_shape = tuple(self.spec.obs_shape)
-        if self.network.recurrent:
-            self.act: Any = RecurrentPolicy(self._greedy_step, self.network.initial_state, obs_shape)
-        else:
-            self.act = self._greedy
-
-    def _make_spec(self, ctx: BuildContext) -> NetworkSpec:
-        cfg = self.cfg
-        torso = default_torso(ctx.obs_shape) if cfg.torso == "auto" else cfg.torso
-        spec = NetworkSpec(
-            obs_shape=tuple(ctx.obs_shape), num_actions=ctx.num_actions, torso=torso,
-            torso_args={"hidden": list(cfg.hidden), "normalize": cfg.normalize_obs} if torso == "mlp" else {},
-            recurrent=None if cfg.recurrent == "none" else cfg.recurrent, recurrent_size=cfg.recurrent_size,
-            head="actor_critic", head_args={"value": "linear", "num_tasks": max(1, len(cfg.tasks))},
-        )
-        call_each(ctx.pm, "zoo_network_spec", spec=spec, config=ctx.config)
-        return spec
-
-    # --- acting ---------------------------------------------------------------------------------
-
-    def _greedy_step(self, obs: torch.Tensor, first: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
-        logits, _, _, state = self.network(obs[None], first[None].float(), state)
-        return logits[0].argmax(-1), state
-
-    def _greedy(self, obs: np.ndarray) -> np.ndarray | int:
-        obs = np.asarray(obs)
-        single = obs.shape == tuple(self.spec.obs_shape)
-        batch = torch.as_tensor(obs[None] if single else obs)
-        with torch.inference_mode():
-            actions, _ = self._greedy_step(batch, torch.zeros(len(batch)), ())
-        actions = actions.numpy()
-        return int(actions[0]) if single else actions
-
-    def greedy_module(self) -> torch.nn.Module | None:
-        """What ``zoo export`` traces to ``agent.pt``: observations -> argmax of the logits (None
-        with a recurrent core, whose state a stateless trace cannot carry)."""
-        return None if self.network.recurrent else _GreedyLogits(self.network)
+        self._init_acting()
 
     def parameters_for_actors(self) -> dict[str, np.ndarray]:
         """The current parameters and buffers as numpy arrays (computed once per update)."""

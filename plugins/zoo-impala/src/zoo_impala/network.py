@@ -8,7 +8,6 @@ zoo-popart plugin) and ``spec.head_args["num_tasks"]`` its outputs, one per task
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,7 +15,7 @@ import torch
 from torch import nn
 
 from zoo_core.network_spec import NetworkSpec
-from zoo_core.networks import RecurrentCore, lookup_module
+from zoo_core.networks import lookup_module, torso_and_core
 
 State = tuple[torch.Tensor, ...]
 
@@ -32,12 +31,7 @@ class ActorCriticNet(nn.Module):
 
     def __init__(self, spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]]):
         super().__init__()
-        linear = functools.partial(lookup_module(modules, "linear", spec.linear), **spec.linear_args)
-        self.torso = lookup_module(modules, "torso", spec.torso)(spec.obs_shape, linear, **spec.torso_args)
-        features = self.torso.out_features
-        self.core = RecurrentCore(spec.recurrent, features, spec.recurrent_size) if spec.recurrent else None
-        if self.core is not None:
-            features = self.core.out_features
+        linear, self.torso, self.core, features = torso_and_core(spec, modules)
         self.policy = linear(features, spec.num_actions)
         args = dict(spec.head_args)
         kind, self.num_tasks = args.pop("value", "linear"), int(args.pop("num_tasks", 1))
