@@ -94,7 +94,7 @@ def test_listing_commands():
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (["train", "dqx", "--env", "CartPole-v1"], ["unknown recipe 'dqx'", "valid recipes: a3c, dqn"]),
+        (["train", "dqx", "--env", "CartPole-v1"], ["unknown recipe 'dqx'", "valid recipes: a3c, alphazero, dqn"]),
         (["train", "dqn", "--env", "CartPol-v1"], ["unknown environment 'CartPol-v1'", "CartPole-v1"]),
         (["train", "dqn", "--env", "CartPole-v1", "--set", "lrr=1"], ["unknown hyperparameter 'lrr'"]),
         (["train", "dqn", "--env", "CartPole-v1", "--set", "lr=fast"], ["dqn.lr must be a number"]),

@@ -2,14 +2,19 @@
 
 Every user error (unknown recipe, env, plugin or hyperparameter, a bad or mismatched checkpoint)
 is one line on stderr and exit code 2, never a traceback.
+
+Plugins add subcommands through the ``zoo_register_commands`` hook (see
+:func:`plugin_commands`); built-in commands always keep their names.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from zoo_core.errors import ZooError
@@ -136,7 +141,110 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_hub.add_parsers(sub)
     cli_leaderboard.add_parsers(sub)
+    _add_plugin_commands(parser, sub)
     return parser
+
+
+_RUN = "_zoo_plugin_run"  # where a plugin command's parser leaves its run function in the namespace
+_COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class PluginCommand:
+    """A subcommand a plugin registered through ``zoo_register_commands``."""
+
+    name: str
+    help: str
+    plugin: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int | None]
+
+
+def plugin_commands(builtin: Collection[str]) -> tuple[list[PluginCommand], dict[str, str], list[str]]:
+    """The subcommands of every installed plugin that loads (``zoo_core.plugins.catalog_manager``).
+
+    Conflicts are settled without looking at registration order: a plugin command named like a
+    built-in is skipped (the built-in runs), and a name two plugins register goes to neither.
+    A plugin whose hook raises, or that registers an invalid name, loses only those commands.
+
+    :param builtin: the built-in command names.
+    :returns: the commands to add; ``{name: error}`` for names that two plugins claim (running
+        one is that error); notes saying what was skipped and why (shown in ``zoo --help``).
+    """
+    from zoo_core import plugins
+
+    found: dict[str, list[PluginCommand]] = {}
+    notes: list[str] = []
+    for plugin, run_hook in plugins._registrars(plugins.catalog_manager(), "zoo_register_commands"):
+        mine: list[PluginCommand] = []
+
+        def register(
+            name: str,
+            help: str,
+            configure: Callable[[argparse.ArgumentParser], None],
+            run: Callable[[argparse.Namespace], int | None],
+            plugin: str = plugin,
+            mine: list[PluginCommand] = mine,
+        ) -> None:
+            mine.append(PluginCommand(name, help, plugin, configure, run))
+
+        try:
+            run_hook(register)
+        except Exception as exc:  # a broken plugin hides only its own commands
+            notes.append(f"plugin '{plugin}' failed to register its commands ({type(exc).__name__}: {exc})")
+            continue
+        for cmd in mine:
+            if not isinstance(cmd.name, str) or not _COMMAND_NAME.match(cmd.name):
+                notes.append(f"plugin '{plugin}' registered an invalid command name {cmd.name!r}")
+            elif cmd.name in builtin:
+                notes.append(f"plugin '{plugin}' command '{cmd.name}' is skipped: '{cmd.name}' is a built-in command")
+            elif not callable(cmd.configure) or not callable(cmd.run):
+                notes.append(f"plugin '{plugin}' command '{cmd.name}' is skipped: configure and run must be callables")
+            else:
+                found.setdefault(cmd.name, []).append(cmd)
+    commands, clashes = [], {}
+    for name, cmds in sorted(found.items()):
+        owners = sorted({c.plugin for c in cmds})
+        if len(cmds) == 1:
+            commands.append(cmds[0])
+            continue
+        who = " and ".join(f"'{o}'" for o in owners)
+        if len(owners) == 1:
+            who = f"{who} (twice)"
+        clashes[name] = f"command '{name}' is registered by plugins {who}; uninstall one of them"
+        notes.append(f"command '{name}' is skipped: registered by plugins {who}")
+    return commands, clashes, notes
+
+
+def _add_plugin_commands(parser: argparse.ArgumentParser, sub) -> None:
+    """Add plugins' commands to ``zoo``'s subparsers; list what was skipped in ``zoo --help``."""
+    commands, clashes, notes = plugin_commands(set(sub.choices))
+    for cmd in commands:
+        try:  # configure a scratch parser first: a failing plugin must leave no half-made command
+            cmd.configure(_Parser(prog=f"zoo {cmd.name}"))
+        except Exception as exc:
+            notes.append(f"plugin '{cmd.plugin}' command '{cmd.name}' is skipped: its arguments failed "
+                         f"({type(exc).__name__}: {exc})")
+            continue
+        # argparse %-formats help strings: a plugin's "95%" must not break `zoo --help`.
+        p = sub.add_parser(cmd.name, help=f"{cmd.help} [plugin {cmd.plugin}]".replace("%", "%%"))
+        cmd.configure(p)
+        p.set_defaults(**{_RUN: cmd.run})
+    for name, error in clashes.items():
+        # No option prefix: whatever follows the name is taken as is, then refused by run.
+        p = sub.add_parser(name, help="(unavailable: two plugins register it)", add_help=False, prefix_chars="\0")
+        p.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+        p.set_defaults(**{_RUN: _refuse(error)})
+    if notes:
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = "plugin commands not added:\n" + "\n".join(f"  {n}" for n in notes)
+
+
+def _refuse(message: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise ZooError(message)
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from zoo_core import cli_hub, cli_leaderboard
 
         commands = {**COMMANDS, **cli_hub.COMMANDS, **cli_leaderboard.COMMANDS}
-        return commands[args.command](args) or 0
+        run = getattr(args, _RUN, None) or commands[args.command]
+        return run(args) or 0
     except ZooError as exc:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

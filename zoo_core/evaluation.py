@@ -317,7 +317,7 @@ def evaluate(
                         rng = rngs[s]
                         assert rng is not None
                         if rng.random() < epsilon:
-                            action = action_start + int(rng.integers(n_actions))
+                            action = action_start + _random_action(envs[s], n_actions, rng)
                 else:
                     action = actions[j]
                 obs[s], reward, terminated, truncated, _ = envs[s].step(action)
@@ -371,3 +371,13 @@ def write_results(result: EvalResult, path: Path, extra: Mapping[str, Any] | Non
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _random_action(env: gym.Env, n_actions: int, rng: np.random.Generator) -> int:
+    """A uniformly random action index; among the legal ones where the env says which
+    (``action_masks()``, as board games do), so ε never plays an illegal move."""
+    masks = getattr(env.unwrapped, "action_masks", None)
+    if masks is None:
+        return int(rng.integers(n_actions))
+    legal = np.flatnonzero(masks())
+    return int(legal[rng.integers(len(legal))])

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     import gymnasium as gym
     import numpy as np
     import torch
@@ -87,6 +89,29 @@ def zoo_register_modules(register: Callable[[str, str, Callable[..., Any]], None
     :param register: call ``register(kind, name, factory)`` with ``kind`` one of ``"torso"``,
         ``"head"``, ``"linear"``, ``"value"`` (actor-critic value heads). Factories' signatures are documented in
         :mod:`zoo_core.networks`.
+    """
+
+
+@hookspec
+def zoo_register_commands(
+    register: Callable[
+        [str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int | None]], None
+    ],
+) -> None:
+    """Add subcommands to the ``zoo`` command line (AlphaZero's ``zoo arena`` and ``zoo play``).
+
+    Called each time ``zoo`` builds its parser, for every installed plugin that loads (none when
+    ``ZOO_DISABLE_PLUGIN_AUTOLOAD`` is set). Keep it cheap: import heavy modules inside ``run``.
+
+    :param register: call ``register(name, help, configure, run)``: ``name`` the subcommand
+        (lowercase letters, digits and ``-``), ``help`` its one-line description in ``zoo --help``,
+        ``configure(parser)`` adds its arguments to its own ``argparse`` parser (it may be
+        called more than once, so it should do nothing else), and
+        ``run(args)`` does the work and returns the exit code (None means 0); it raises
+        :class:`zoo_core.errors.ZooError` for a user error (one line, exit code 2). Built-in
+        commands always win: a plugin command with a built-in's name is skipped. A name that two
+        plugins register is given to neither; running it is an error naming both. Skipped commands
+        are listed at the end of ``zoo --help``, so a broken plugin never stops the ``zoo`` command.
     """
 
 
