@@ -344,8 +344,15 @@ def test_env_render_and_seeded_reproducibility():
     assert text == CONNECT_FOUR.render(env.state) and text.endswith("1 2 3 4 5 6 7")
     assert text.count("X") == 2 and text.count("O") == 1  # the agent (O) played once, the opponent (X) twice
     assert GameEnv(TIC_TAC_TOE).render() is None
-    with pytest.raises(ZooError, match="render_mode='ansi'"):
-        GameEnv(TIC_TAC_TOE, render_mode="rgb_array")
+    with pytest.raises(ZooError, match="renders as 'ansi'"):
+        GameEnv(TIC_TAC_TOE, render_mode="human")
+    image = GameEnv(CONNECT_FOUR, render_mode="rgb_array")
+    image.reset(seed=0)  # seed 0: the agent moves first
+    image.step(3)
+    frame = image.render()
+    assert frame.shape == (6 * 48, 7 * 48, 3) and frame.dtype == np.uint8
+    # The agent's first stone (red, first player) sits at the bottom of column 4, the cell's centre.
+    assert tuple(frame[5 * 48 + 24, 3 * 48 + 24]) == (215, 40, 40)
 
     def play(seed: int) -> list[int]:
         env = GameEnv(CONNECT_FOUR)

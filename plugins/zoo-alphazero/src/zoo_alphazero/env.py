@@ -6,9 +6,8 @@ draw. The agent's colour alternates with the episode number, which is the reset 
 given (even: the agent moves first), so a seeded evaluation plays half its games each way.
 
 An illegal agent move raises :class:`~zoo_alphazero.games.IllegalMove`. The core's ε-greedy
-evaluation draws its random actions uniformly from the whole ``Discrete`` space, which can be
-illegal here: evaluate game envs with ``epsilon=0``, or draw random actions from
-:meth:`GameEnv.action_masks` (also in ``info["legal"]``).
+evaluation draws its random actions from :meth:`GameEnv.action_masks` (also in ``info["legal"]``),
+so they are always legal.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from zoo_alphazero.games import GAMES, Game, State
+from zoo_alphazero.games import GAMES, Game, State, draw
 from zoo_core.envs.families import EnvFamily, unknown_env_error
 from zoo_core.errors import ZooError
 
@@ -51,15 +50,15 @@ class GameEnv(gym.Env):
     sides) let tools read the position. ``reset(options={"agent_first": bool})`` fixes the colour.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi", "rgb_array"]}
 
     def __init__(self, game: Game, opponent: str | Opponent = "random", render_mode: str | None = None):
         if isinstance(opponent, str):
             if opponent not in OPPONENTS:
                 raise ZooError(f"unknown opponent {opponent!r}; choose from {', '.join(OPPONENTS)}")
             opponent = OPPONENTS[opponent]
-        if render_mode not in (None, "ansi"):
-            raise ZooError(f"{game.name} renders only as text: render_mode='ansi', got {render_mode!r}")
+        if render_mode not in (None, "ansi", "rgb_array"):
+            raise ZooError(f"{game.name} renders as 'ansi' (text) or 'rgb_array' (an image), got {render_mode!r}")
         self.game = game
         self.opponent = opponent
         self.render_mode = render_mode
@@ -110,11 +109,13 @@ class GameEnv(gym.Env):
             return np.zeros(self.game.num_actions, bool)
         return self.game.legal(self.state)[0]
 
-    def render(self) -> str | None:
-        """The board as text (X moved first), when made with ``render_mode="ansi"``."""
-        if self.render_mode != "ansi":
-            return None
-        return self.game.render(self.state)
+    def render(self) -> str | np.ndarray | None:
+        """The board as text (``ansi``: X moved first) or an image (``rgb_array``: red moved first)."""
+        if self.render_mode == "ansi":
+            return self.game.render(self.state)
+        if self.render_mode == "rgb_array":
+            return draw(self.game, self.state)
+        return None
 
 
 def game_env_id(game: Game) -> str:

@@ -232,6 +232,27 @@ class Game:
         return "\n".join(lines)
 
 
+# First player's stones red, second player's yellow, on a blue board (Connect Four's colours).
+_COLOURS = {"board": (30, 70, 160), "empty": (235, 235, 235), 0: (215, 40, 40), 1: (240, 200, 30)}
+
+
+def draw(game: Game, state: State, index: int = 0, cell: int = 48) -> np.ndarray:
+    """The position as an RGB image, uint8 ``[H * cell, W * cell, 3]``: a disc per cell, red for
+    the first player's stones and yellow for the second's (what videos of games show)."""
+    board, player = state.board[index], int(state.player[index])
+    yy, xx = np.mgrid[0:cell, 0:cell]
+    disc = (yy - cell / 2 + 0.5) ** 2 + (xx - cell / 2 + 0.5) ** 2 <= (0.4 * cell) ** 2
+    image = np.empty((game.rows * cell, game.cols * cell, 3), np.uint8)
+    image[:] = _COLOURS["board"]
+    for r in range(game.rows):
+        for c in range(game.cols):
+            v = int(board[r, c])
+            # +1 is the player to move's stone: the first player's when ``player`` is 0.
+            colour = _COLOURS["empty"] if v == 0 else _COLOURS[player if v == 1 else 1 - player]
+            image[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell][disc] = colour
+    return image
+
+
 _LINES = {(3, 3, 3): _lines(3, 3, 3), (6, 7, 4): _lines(6, 7, 4)}
 
 TIC_TAC_TOE = Game("TicTacToe", 3, 3, 3, gravity=False, mirror_only=False)
