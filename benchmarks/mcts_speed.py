@@ -8,6 +8,7 @@ pure Monte Carlo search (uniform prior, one random playout per leaf, no network)
 
     python benchmarks/mcts_speed.py                      # Connect Four, B = 1, 8, 32, 128
     python benchmarks/mcts_speed.py --game TicTacToe --simulations 200
+    python benchmarks/mcts_speed.py --set alphazero.blocks=3       # the Connect Four benchmark's network
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from zoo_alphazero.network import network_evaluator
 from zoo_core.session import build_agent, resolve
 
 
-def agent_for(game_name: str) -> AlphaZeroAgent:
-    setup = resolve("alphazero", f"Game/{game_name}-v0")
+def agent_for(game_name: str, overrides: list[str]) -> AlphaZeroAgent:
+    setup = resolve("alphazero", f"Game/{game_name}-v0", overrides)
     game = GAMES[game_name]
     signature = {"obs_shape": list(game.obs_shape), "obs_dtype": "float32", "num_actions": game.num_actions,
                  "frame_stack": 1}
@@ -52,10 +53,12 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: as a self-play worker)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="network settings, e.g. alphazero.blocks=3 (the Connect Four benchmark's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     game = GAMES[args.game]
-    agent = agent_for(args.game)
+    agent = agent_for(args.game, args.overrides)
     cfg = agent.cfg
     net_model = game_model(game, network_evaluator(game, agent.network))
     pure_model = game_model(game, rollout_evaluator(game, np.random.default_rng(0)))
