@@ -15,7 +15,7 @@ import torch
 
 from zoo_alphazero.config import AlphaZeroConfig
 from zoo_alphazero.games import GAMES, Game, State
-from zoo_alphazero.mcts import SearchConfig, init_tree, search
+from zoo_alphazero.mcts import init_tree, search
 from zoo_alphazero.models import game_model
 from zoo_alphazero.network import PolicyValueNet, network_evaluator
 from zoo_core.agents.dqn import BuildContext
@@ -80,15 +80,11 @@ class AlphaZeroAgent(NetworkWeights):
 
     # --- playing ----------------------------------------------------------------------------------
 
-    def search_config(self) -> SearchConfig:
-        """The search without self-play noise."""
-        return SearchConfig(rule="puct", c=self.cfg.c_puct)
-
     def play(self, state: State, simulations: int | None = None) -> np.ndarray:
         """The most visited root move of a search from each position (``state [B]``) -> int ``[B]``."""
         root_fn, recurrent_fn = game_model(self.game, network_evaluator(self.game, self.network))
         tree = init_tree(root_fn(state), state, 1)
-        tree = search(tree, recurrent_fn, simulations or self.cfg.eval_simulations, self.search_config())
+        tree = search(tree, recurrent_fn, simulations or self.cfg.eval_simulations, self.cfg.search(noise=False))
         return tree.child_visits[:, 0].argmax(-1)
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zoo_alphazero.mcts import SearchConfig
 from zoo_core.config import param
 from zoo_core.errors import ZooError
 
@@ -43,3 +44,10 @@ class AlphaZeroConfig:
             raise ZooError(f"alphazero.noise_fraction must be in [0, 1], got {self.noise_fraction}")
         if self.learn_start > self.window:
             raise ZooError(f"alphazero.learn_start ({self.learn_start}) exceeds the window ({self.window})")
+
+    def search(self, noise: bool) -> SearchConfig:
+        """PUCT with ``c_puct``; with the root Dirichlet noise when ``noise`` (self-play)."""
+        return SearchConfig(
+            rule="puct", c=self.c_puct, dirichlet_alpha=self.dirichlet_alpha if noise else 0.0,
+            noise_fraction=self.noise_fraction if noise else 0.0,
+        )

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from zoo_alphazero.config import AlphaZeroConfig
-from zoo_alphazero.mcts import SearchConfig
 from zoo_alphazero.network import PolicyValueNet, network_evaluator
 from zoo_alphazero.selfplay import Examples, GameRecord, SelfPlay
 from zoo_core.network_spec import NetworkSpec
@@ -40,14 +39,6 @@ class Chunk:
     version: int
 
 
-def search_config(cfg: AlphaZeroConfig, noise: bool) -> SearchConfig:
-    """PUCT with the config's constant; with the root Dirichlet noise in self-play."""
-    return SearchConfig(
-        rule="puct", c=cfg.c_puct, dirichlet_alpha=cfg.dirichlet_alpha if noise else 0.0,
-        noise_fraction=cfg.noise_fraction if noise else 0.0,
-    )
-
-
 class SelfPlayWorker:
     """Plays chunks of self-play with the parameters the learner sends."""
 
@@ -61,7 +52,7 @@ class SelfPlayWorker:
         self.net.eval()
         rng = np.random.Generator(np.random.PCG64([spec.seed, index]))
         self.selfplay = SelfPlay(
-            self.game, network_evaluator(self.game, self.net), cfg.parallel_games, search_config(cfg, noise=True),
+            self.game, network_evaluator(self.game, self.net), cfg.parallel_games, cfg.search(noise=True),
             cfg.simulations, cfg.temperature_moves, cfg.tree_reuse, rng,
         )
         self.version = -1
