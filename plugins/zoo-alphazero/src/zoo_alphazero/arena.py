@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo_alphazero.games import Game, State
+from zoo_alphazero.games import Game, outcome_for_first
 from zoo_alphazero.players import Player
 
 Z95 = 1.959963984540054
@@ -144,17 +144,14 @@ def play_games(
         for player, mine in ((a, a_first == first_to_move), (b, a_first != first_to_move)):
             idx = np.flatnonzero(going & mine)
             if len(idx):
-                action[idx] = player.act(State(state.board[idx], state.player[idx]))
+                action[idx] = player.act(state.take(idx))
         idx = np.flatnonzero(going)
-        step = game.step(State(state.board[idx], state.player[idx]), action[idx])
-        board, player_to_move = state.board.copy(), state.player.copy()
-        board[idx], player_to_move[idx] = step.state.board, step.state.player
-        state = State(board, player_to_move)
+        step = game.step(state.take(idx), action[idx])
+        state = state.put(idx, step.state)
         for i in idx:
             moves[i].append(int(action[i]))
         ended = idx[step.done]
-        # The mover won (reward +1) or drew: to the first player that is +reward on even plies.
-        result[ended] = step.reward[step.done] * (1.0 if first_to_move else -1.0)
+        result[ended] = outcome_for_first(step.reward[step.done], mover=ply % 2)
         going[ended] = False
         if on_finished is not None and len(ended):
             on_finished(len(ended))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -35,6 +35,16 @@ class State(NamedTuple):
 
     board: np.ndarray
     player: np.ndarray
+
+    def take(self, rows: np.ndarray) -> State:
+        """The positions at ``rows`` (indices or a bool mask)."""
+        return State(self.board[rows], self.player[rows])
+
+    def put(self, rows: np.ndarray, new: State) -> State:
+        """A copy with the positions at ``rows`` replaced by ``new``'s."""
+        board, player = self.board.copy(), self.player.copy()
+        board[rows], player[rows] = new.board, new.player
+        return State(board, player)
 
 
 class Step(NamedTuple):
@@ -125,7 +135,7 @@ class Game:
         ok = self.legal(state)[np.arange(b), action]
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
-            one = State(state.board[i:i + 1], state.player[i:i + 1])
+            one = state.take(np.array([i]))
             raise IllegalMove(f"{self.name}: {self.why_illegal(one, int(action[i]))}")
         flat = state.board.reshape(b, -1).copy()
         if self.gravity:
@@ -260,6 +270,7 @@ CONNECT_FOUR = Game("ConnectFour", 6, 7, 4, gravity=True, mirror_only=True)
 GAMES = {"TicTacToe": TIC_TAC_TOE, "ConnectFour": CONNECT_FOUR}
 
 
-def outcome_for_first(step_reward: float, mover: int) -> float:
-    """A finished game's result for the first player: the last mover won (+1 for them) or drew."""
+def outcome_for_first(step_reward: Any, mover: int) -> Any:
+    """A finished game's result for the first player (a float or an array of them): the last mover
+    won (``step_reward`` +1 for them) or drew (0); ``mover`` 0 is the first player."""
     return step_reward if mover == 0 else -step_reward

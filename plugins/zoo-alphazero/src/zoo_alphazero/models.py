@@ -44,8 +44,7 @@ def game_model(game: Game, evaluate: Evaluator) -> tuple[RootFn, RecurrentFn]:
         value = np.zeros(b, np.float32)
         going = np.flatnonzero(~step.done)
         if len(going):
-            sub = State(step.state.board[going], step.state.player[going])
-            logits[going], value[going] = evaluate(sub)
+            logits[going], value[going] = evaluate(step.state.take(going))
         discount = np.where(step.done, 0.0, -1.0).astype(np.float32)
         return ModelOutput(_masked(logits, game.legal(step.state)), value, step.reward, discount), step.state
 
@@ -61,14 +60,12 @@ def random_playout(game: Game, state: State, rng: np.random.Generator) -> np.nda
     going = ~game.finished(state)
     while going.any():
         idx = np.flatnonzero(going)
-        sub = State(state.board[idx], state.player[idx])
+        sub = state.take(idx)
         legal = game.legal(sub)
         # A uniform choice among legal moves: the argmax of random keys masked to legal ones.
         action = np.where(legal, rng.random(legal.shape), -1.0).argmax(-1)
         step = game.step(sub, action)
-        board, player = state.board.copy(), state.player.copy()
-        board[idx], player[idx] = step.state.board, step.state.player
-        state = State(board, player)
+        state = state.put(idx, step.state)
         result[idx[step.done]] = sign[idx[step.done]] * step.reward[step.done]
         sign[idx] = -sign[idx]
         going[idx[step.done]] = False

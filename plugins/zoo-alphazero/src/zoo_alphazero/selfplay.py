@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from zoo_alphazero.games import Game, State
+from zoo_alphazero.games import Game, State, outcome_for_first
 from zoo_alphazero.mcts import SearchConfig, Tree, advance, init_tree, search, set_roots, visit_policy
 from zoo_alphazero.models import Evaluator, game_model
 
@@ -68,16 +68,12 @@ class SelfPlay:
         self.pis: list[list[np.ndarray]] = [[] for _ in range(n)]
         self.tree: Tree | None = None
 
-    def set_evaluator(self, evaluate: Evaluator) -> None:
-        """New network weights: later evaluations use them (trees already built keep their values)."""
-        self.root_fn, self.recurrent_fn = game_model(self.game, evaluate)
-
     def _roots(self, rows: np.ndarray) -> None:
         """Fresh roots for the games at ``rows`` (bool ``[n]``), or for all when there is no tree."""
         if self.tree is None or not self.tree_reuse:
             self.tree = init_tree(self.root_fn(self.state), self.state, 1)
             return
-        sub = State(self.state.board[rows], self.state.player[rows])
+        sub = self.state.take(rows)
         if len(sub.board):
             self.tree = set_roots(self.tree, rows, self.root_fn(sub), sub)
 
@@ -106,18 +102,16 @@ class SelfPlay:
                 self.pis[i].append(pi[i])
                 self.moves[i].append(int(action[i]))
             step = game.step(self.state, action)
-            board, player = step.state.board.copy(), step.state.player.copy()
             for i in np.flatnonzero(step.done):
                 length = len(self.moves[i])
                 # The last mover's result is the step reward; signs alternate back through the game.
                 last = float(step.reward[i])
                 z = np.array([last if (length - 1 - t) % 2 == 0 else -last for t in range(length)], np.float32)
                 done_examples.append(Examples(np.stack(self.obs[i]), np.stack(self.pis[i]), z))
-                first_mover_result = last if (length - 1) % 2 == 0 else -last
-                records.append(GameRecord(self.moves[i], first_mover_result))
+                records.append(GameRecord(self.moves[i], outcome_for_first(last, mover=(length - 1) % 2)))
                 self.moves[i], self.obs[i], self.pis[i] = [], [], []
-                board[i], player[i] = 0, 0
-            self.state = State(board, player)
+            # A finished game's slot starts a new one at once.
+            self.state = step.state.put(step.done, game.initial(int(step.done.sum())))
             if self.tree_reuse:
                 self.tree, reused = advance(self.tree, action)
                 self._roots(~reused | step.done)
