@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 import zoo_core
-from zoo_core import training
+from zoo_core.running import training
 
 ENV = "CartPole-v1"
 SOLVED = 475.0

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 import zoo_core
-from zoo_core.session import resolve
-from zoo_core.workers import WorkerGroup
+from zoo_core.host.session import resolve
+from zoo_core.running.workers import WorkerGroup
 
 
 class RandomStepper:

@@ -24,7 +24,7 @@ from zoo_alphazero.mcts import SearchConfig, init_tree, search
 from zoo_alphazero.models import game_model, rollout_evaluator
 from zoo_alphazero.network import network_evaluator
 
-from zoo_core.session import build_agent, resolve
+from zoo_core.host.session import build_agent, resolve
 
 
 def agent_for(game_name: str, overrides: list[str]) -> AlphaZeroAgent:

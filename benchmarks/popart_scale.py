@@ -89,7 +89,7 @@ def _stats(run_dir: Path) -> dict[str, float] | None:
     """The final network's PopArt statistics (output 0): mu, sigma; None for a plain head."""
     from safetensors.torch import load_file
 
-    from zoo_core.checkpoint import latest_checkpoint
+    from zoo_core.running.checkpoint import latest_checkpoint
 
     ckpt = latest_checkpoint(run_dir / "checkpoints")
     if ckpt is None:

@@ -37,7 +37,7 @@ MINATAR_DQN_REFERENCE = {"Breakout": 10.0}  # Young & Tian 2019, DQN at 5M frame
 
 def _train_or_resume(recipe: str, env: str, steps: int, seed: int, run_dir: Path, overrides: list[str]):
     import zoo_core
-    from zoo_core.checkpoint import latest_checkpoint
+    from zoo_core.running.checkpoint import latest_checkpoint
 
     if (run_dir / "results.json").is_file():
         return None  # finished earlier: the caller reads the files
@@ -94,7 +94,7 @@ def cartpole(args: argparse.Namespace) -> dict:
 
 def _training_returns(run_dir: Path, last: int) -> float:
     """Mean of the last `last` training-episode returns, from the final checkpoint's loop state."""
-    from zoo_core.checkpoint import latest_checkpoint, load_checkpoint
+    from zoo_core.running.checkpoint import latest_checkpoint, load_checkpoint
 
     _, docs = load_checkpoint(latest_checkpoint(run_dir / "checkpoints"))
     recent = docs["train_state"]["loop"]["recent_returns"][-last:]

@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 ENV = "POMDP/CartPole-v1"
-UNSEEN_SEED = 10_000  # periodic evaluations use seeds from 1,000,000 on (zoo_core.training.EVAL_SEED)
+UNSEEN_SEED = 10_000  # periodic evaluations use seeds from 1,000,000 on (zoo_core.running.training.EVAL_SEED)
 
 
 def _train_or_resume(recipe: str, steps: int, seed: int, run_dir: Path, overrides: list[str]) -> float:
     """Train (or finish) one run; return the wall-clock seconds spent now (0 when it was finished)."""
     import zoo_core
-    from zoo_core.checkpoint import latest_checkpoint
+    from zoo_core.running.checkpoint import latest_checkpoint
 
     start = time.perf_counter()
     if (run_dir / "results.json").is_file():
@@ -91,7 +91,7 @@ def _run(recipe: str, overrides: list[str], args: argparse.Namespace, seed: int)
 
 def _baseline_dqn() -> list[str]:
     """The core's tuned CartPole-v1 DQN settings as ``--set`` texts (the dqn recipe has none for POMDP/)."""
-    from zoo_core.builtins import DQN_ENV_CONFIG
+    from zoo_core.host.builtins import DQN_ENV_CONFIG
 
     def text(v: Any) -> str:
         return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)

@@ -89,7 +89,7 @@ def run_zoo(
     """Run the ``zoo`` CLI in a subprocess (the console script's code path)."""
     full_env = dict(os.environ, CI="1", **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "zoo_core.cli", *args],
+        [sys.executable, "-m", "zoo_core.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -433,7 +433,7 @@ def exported_agent(tmp_path_factory) -> Path:
     from conftest import TINY
 
     import zoo_core
-    from zoo_core.agent_folder import export_agent
+    from zoo_core.publishing.agent_folder import export_agent
 
     root = tmp_path_factory.mktemp("exported")
     zoo_core.train("dqn", "CartPole-v1", 300, seed=3, out=root / "run", overrides=TINY + ["run.eval_every=300"])

@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY, run_zoo
 
 from zoo_core import Recipe, hookimpl
-from zoo_core.ablation import mean_and_se, variants
+from zoo_core.running.ablation import mean_and_se, variants
 
 
 def test_mean_and_standard_error_by_hand():
@@ -34,8 +34,8 @@ class WithAblations:
 
 
 def test_declared_ablations_become_overrides(monkeypatch):
-    import zoo_core.ablation as ablation
-    from zoo_core.session import all_recipes
+    import zoo_core.running.ablation as ablation
+    from zoo_core.host.session import all_recipes
 
     monkeypatch.setattr(ablation, "all_recipes", lambda: all_recipes([WithAblations()]))
     arms = variants("ddqn")

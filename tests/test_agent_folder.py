@@ -12,8 +12,8 @@ import torch
 from conftest import TINY, run_zoo
 
 import zoo_core
-from zoo_core.agent_folder import export_agent, write_model_card
-from zoo_core.checkpoint import CheckpointError, verify_folder, write_manifest
+from zoo_core.publishing.agent_folder import export_agent, write_model_card
+from zoo_core.running.checkpoint import CheckpointError, verify_folder, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +91,8 @@ def test_export_refuses_an_existing_folder(exported):
 
 
 def test_registry_add_search_lookup(exported, tmp_path, monkeypatch):
-    from zoo_core import registry
     from zoo_core.errors import ZooError
+    from zoo_core.publishing import registry
 
     monkeypatch.setenv("ZOO_REGISTRY_DIR", str(tmp_path / "reg"))
     entry = registry.add(exported, "dueling-cartpole")

@@ -16,9 +16,9 @@ from conftest import TINY, assert_one_line_error, run_zoo
 from safetensors.torch import load_file
 
 import zoo_core
-from zoo_core import checkpoint as ckpt
 from zoo_core import hookimpl
 from zoo_core.errors import CheckpointError, NonFiniteError
+from zoo_core.running import checkpoint as ckpt
 
 N, M = 400, 400
 RESUME_SETTINGS = TINY + ["n_step=3", "run.checkpoint_every=400", "run.keep_checkpoints=5", "tau=0.5"]

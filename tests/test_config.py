@@ -8,9 +8,9 @@ from typing import Literal
 import pytest
 
 from zoo_core.agents.dqn import DQNConfig
-from zoo_core.config import param, resolve_config
 from zoo_core.errors import ZooError
-from zoo_core.run_config import RunConfig
+from zoo_core.host.config import param, resolve_config
+from zoo_core.host.run_config import RunConfig
 
 CLASSES = {"dqn": DQNConfig, "run": RunConfig}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import zoo_core
-from zoo_core.evaluation import EvalProtocol, evaluate
+from zoo_core.running.evaluation import EvalProtocol, evaluate
 
 
 @pytest.mark.slow

@@ -421,7 +421,7 @@ def test_pomdp_cartpole_hides_the_velocities():
 
 def test_reward_scale_multiplies_what_the_learner_sees_but_not_the_score():
     from zoo_core.envs import VecEnv
-    from zoo_core.session import resolve
+    from zoo_core.host.session import resolve
 
     setup = resolve("dqn", "CartPole-v1", ["run.reward_scale=1000"])
     vec = VecEnv(lambda: setup.make_env(training=True), 1, seed=0)
@@ -437,7 +437,7 @@ def test_reward_scale_multiplies_what_the_learner_sees_but_not_the_score():
 
 
 def test_obs_channels_pads_minatar_games_to_one_shape():
-    from zoo_core.session import resolve
+    from zoo_core.host.session import resolve
 
     shapes = set()
     for game in ("Breakout", "Seaquest", "Freeway"):
@@ -451,7 +451,7 @@ def test_obs_channels_pads_minatar_games_to_one_shape():
 
 
 def test_obs_channels_below_the_env_s_is_a_clear_error():
-    from zoo_core.session import resolve
+    from zoo_core.host.session import resolve
 
     with pytest.raises(ZooError, match="run.obs_channels=4: cannot pad observations of shape"):
         resolve("dqn", "MinAtar/Seaquest-v1", ["run.obs_channels=4"]).make_env(training=True)

@@ -1,4 +1,4 @@
-"""Tests for zoo_core.stats, zoo_core.evaluation, zoo_core.video and zoo_core.plots."""
+"""Tests for zoo_core.running.stats, zoo_core.running.evaluation, zoo_core.running.video and zoo_core.running.plots."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from zoo_core.errors import ZooError
-from zoo_core.evaluation import EvalProtocol, EvalResult, evaluate, write_results
-from zoo_core.plots import plot_learning_curve
-from zoo_core.stats import bootstrap_ci, iqm, summarize
-from zoo_core.video import write_video
+from zoo_core.running.evaluation import EvalProtocol, EvalResult, evaluate, write_results
+from zoo_core.running.plots import plot_learning_curve
+from zoo_core.running.stats import bootstrap_ci, iqm, summarize
+from zoo_core.running.video import write_video
 
 # --------------------------------------------------------------------------------------------
 # helpers

@@ -15,11 +15,12 @@ from conftest import assert_one_line_error, run_zoo
 from huggingface_hub import HfApi
 from safetensors.torch import load_file, save_file
 
-from zoo_core import cli, sources
-from zoo_core import hub as zoo_hub
-from zoo_core.agent_folder import write_model_card
-from zoo_core.checkpoint import MANIFEST, sha256_file
+from zoo_core.cli import main as cli
 from zoo_core.errors import ZooError
+from zoo_core.publishing import hub as zoo_hub
+from zoo_core.publishing import publish, sources
+from zoo_core.publishing.agent_folder import write_model_card
+from zoo_core.running.checkpoint import MANIFEST, sha256_file
 
 pytest_plugins = ["hub_server"]  # the hub, hf_env, exported_agent and agent_folder fixtures
 
@@ -34,7 +35,7 @@ def _no_leaderboards(tmp_path, monkeypatch):
 
 
 def _push(hub, folder: Path, repo: str = REPO, **kwargs) -> str:
-    return zoo_hub.push(folder, repo, endpoint=hub.url, token=hub.token, **kwargs)
+    return publish.push(folder, repo, endpoint=hub.url, token=hub.token, **kwargs)
 
 
 def _download(hub, tmp_path: Path, revision: str | None = None, repo: str = REPO) -> Path:
@@ -83,10 +84,10 @@ def test_push_creates_the_repo_and_prints_the_commit(hub, hf_env, agent_folder):
 
 
 def test_push_puts_a_leaderboard_verified_score_in_the_card(hub, agent_folder, tmp_path, monkeypatch):
-    import zoo_core.leaderboard
+    import zoo_core.publishing.publish
 
     entry = {"leaderboard": "CartPole-v1", "mean": 432.1, "std": 5.0}
-    monkeypatch.setattr(zoo_core.leaderboard, "verified_score", lambda folder: entry)
+    monkeypatch.setattr(zoo_core.publishing.publish, "verified_score", lambda folder: entry)
     card = hub.files(REPO, _push(hub, agent_folder))["README.md"].decode()
     assert "verified: true" in card and '"432.10 +/- 5.00"' in card
     assert (agent_folder / "README.md").read_text() == card  # the local folder's card and manifest too
@@ -200,10 +201,10 @@ def test_bad_ids_unknown_repos_and_revisions_are_one_line_errors(hub, hf_env, ag
             zoo_hub.download(REPO, revision, endpoint=hub.url, cache_dir=cache)
         _one_line(exc, f"has no revision '{revision}'")
     with pytest.raises(ZooError) as exc:
-        zoo_hub.push(agent_folder, "zoo-test/other", endpoint=hub.url, token="hf_wrong")
+        publish.push(agent_folder, "zoo-test/other", endpoint=hub.url, token="hf_wrong")
     _one_line(exc, "refused", "401")
     with pytest.raises(ZooError) as exc:
-        zoo_hub.push(agent_folder, REPO, endpoint=_dead_endpoint(), token=hub.token)
+        publish.push(agent_folder, REPO, endpoint=_dead_endpoint(), token=hub.token)
     _one_line(exc, "cannot reach the Hub")
 
 

@@ -13,10 +13,9 @@ import pytest
 from conftest import ROOT, TINY, assert_one_line_error
 from safetensors.torch import load_file, save_file
 
-from zoo_core.checkpoint import write_manifest
-from zoo_core.cli import main
+from zoo_core.cli.main import main
 from zoo_core.envs import make_env
-from zoo_core.leaderboard import (
+from zoo_core.publishing.leaderboard import (
     Board,
     Bootstrap,
     env_description,
@@ -26,6 +25,7 @@ from zoo_core.leaderboard import (
     strata,
     verified_score,
 )
+from zoo_core.running.checkpoint import write_manifest
 
 EPISODES = 8  # the test CartPole protocol: few episodes, so each evaluation takes a fraction of a second
 
@@ -33,7 +33,7 @@ EPISODES = 8  # the test CartPole protocol: few episodes, so each evaluation tak
 @pytest.fixture(scope="module")
 def agent_dir(tmp_path_factory) -> Path:
     """A tiny CartPole agent folder: model.safetensors + config.json + manifest.json, nothing else."""
-    from zoo_core.training import train
+    from zoo_core.running.training import train
 
     root = tmp_path_factory.mktemp("lb")
     result = train("dqn", "CartPole-v1", steps=300, seed=0, out=root / "run", overrides=TINY)

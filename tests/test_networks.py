@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from zoo_core.errors import PluginError, ZooError
-from zoo_core.network_spec import NetworkSpec, default_torso
-from zoo_core.networks import BUILTIN_MODULES, build_network
+from zoo_core.learning.network_spec import NetworkSpec, default_torso
+from zoo_core.learning.networks import BUILTIN_MODULES, build_network
 
 
 def _net(**kw):

@@ -7,9 +7,10 @@ import types
 import pytest
 from conftest import make_site, run_zoo
 
-from zoo_core import hookimpl, plugins
-from zoo_core.cli import build_parser, main
-from zoo_core.plugins import AUTOLOAD_ENV, make_manager
+from zoo_core import hookimpl
+from zoo_core.cli.main import build_parser, main
+from zoo_core.host import manager as plugins
+from zoo_core.host.manager import AUTOLOAD_ENV, make_manager
 
 
 def command_plugin(name: str, *commands: tuple[str, str]):
@@ -144,7 +145,7 @@ def test_installed_plugin_command_and_autoload_switch(tmp_path, monkeypatch):
 def test_every_hook_is_typed_and_documented():
     import inspect
 
-    from zoo_core import hookspecs
+    from zoo_core.host import hookspecs
 
     hooks = [f for name, f in vars(hookspecs).items() if name.startswith("zoo_") and callable(f)]
     assert "zoo_register_commands" in {f.__name__ for f in hooks}

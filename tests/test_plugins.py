@@ -8,9 +8,9 @@ from conftest import TINY, assert_one_line_error, run_zoo
 
 from zoo_core import hookimpl
 from zoo_core.errors import PluginError
-from zoo_core.plugins import AUTOLOAD_ENV, build_catalog, catalog_manager, make_manager, plugin_statuses
-from zoo_core.replay import UniformReplay
-from zoo_core.session import build_agent, env_signature, resolve
+from zoo_core.host.manager import AUTOLOAD_ENV, build_catalog, catalog_manager, make_manager, plugin_statuses
+from zoo_core.host.session import build_agent, env_signature, resolve
+from zoo_core.learning.replay import UniformReplay
 
 
 def _agent(recipe: str = "dqn", extra=(), overrides=()):

@@ -1,4 +1,4 @@
-"""Tests of `zoo_core.replay` and `zoo_core.nstep` against hand computations and a reference.
+"""Tests of `zoo_core.learning.replay` and `zoo_core.learning.nstep` against hand computations and a reference.
 
 The reference (`StreamSim`) plays E envs whose every frame is distinct (its id is in the
 pixels), stacks them like gymnasium's FrameStackObservation(padding_type="reset"), and
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from zoo_core.errors import ZooError
-from zoo_core.nstep import n_step_return, window_terms
-from zoo_core.replay import Batch, UniformReplay
+from zoo_core.learning.nstep import n_step_return, window_terms
+from zoo_core.learning.replay import Batch, UniformReplay
 
 GAMMA = 0.9
 _ID_SCALE = 100  # frame pixels are id * _ID_SCALE + 0, 1, 2, ...: the id is recoverable and each pixel differs

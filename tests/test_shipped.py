@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import ROOT, run_zoo
 
-from zoo_core import registry
-from zoo_core.sources import fetch
+from zoo_core.publishing import registry
+from zoo_core.publishing.sources import fetch
 
 INDEX = registry.load_index(ROOT / "registry")
 

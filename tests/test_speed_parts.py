@@ -1,8 +1,9 @@
 """The learner's fast parts against hand-computed values and against the general path, bit for bit.
 
-`zoo_core.fast` runs plain networks without modules or autograd, `ScalarValue.loss_and_grad` gives
-the loss gradient without autograd, `FastAdam` calls the fused kernel directly and
-`clip_grad_norm` skips a multiply by exactly 1.0. Each must give the same bits as what it replaces.
+`zoo_core.fast.plain` runs plain networks without modules or autograd, the scalar value's fused loss
+gives the loss gradient without autograd, `FastAdam` calls the fused kernel directly and the fast
+`clip_grad_norm` skips a multiply by exactly 1.0. Each must give the same bits as what it replaces, and
+an agent with ``fast_learner=false`` (modules, autograd, torch's Adam and clip) learns the same bits.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from conftest import TINY
 from torch import nn
 
 from zoo_core.errors import NonFiniteError
-from zoo_core.fast import PlainLearner, PlainNetwork
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.networks import BUILTIN_MODULES, build_network
-from zoo_core.optim import FastAdam, clip_grad_norm
-from zoo_core.session import build_agent, env_signature, resolve
-from zoo_core.value_distribution import ScalarValue
-from zoo_core.value_learning import huber_loss, huber_loss_grad, q_learning, td_error_grad
+from zoo_core.fast.adam import FastAdam
+from zoo_core.fast.clip import clip_grad_norm
+from zoo_core.fast.losses import scalar_loss_and_grad
+from zoo_core.fast.plain import PlainLearner, PlainNetwork
+from zoo_core.host.session import build_agent, env_signature, resolve
+from zoo_core.learning.network_spec import NetworkSpec
+from zoo_core.learning.networks import BUILTIN_MODULES, build_network
+from zoo_core.learning.value_distribution import ScalarValue, TDInputs
+from zoo_core.learning.value_learning import huber_loss, huber_loss_grad, q_learning, td_error_grad
 
 # --------------------------------------------------------------------------- pure gradients
 
@@ -67,8 +70,8 @@ def test_scalar_value_loss_and_grad_matches_autograd(double_q):
     loss_b, priority = value.loss(out_tm1, a_tm1, r_t, discount_t, out_t, sel)
     (expected,) = torch.autograd.grad(loss_b.mean(), out_tm1)
     with torch.no_grad():
-        got_loss, got_priority, got = value.loss_and_grad(
-            out_tm1.detach(), a_tm1, r_t, discount_t, out_t, sel, torch.full((16,), 1 / 16)
+        got_loss, got_priority, got = scalar_loss_and_grad(
+            value, TDInputs(out_tm1.detach(), a_tm1, r_t, discount_t, out_t, sel), torch.full((16,), 1 / 16)
         )
     assert torch.equal(got_loss, loss_b.detach()) and torch.equal(got_priority, priority)
     assert got.shape == (16, 2, 1) and torch.equal(got, expected)
@@ -146,10 +149,9 @@ def test_plain_network_falls_back_when_hooks_or_parameters_change():
 
 
 def _agent(overrides=(), plain=True, steps=300):
-    setup = resolve("dqn", "CartPole-v1", list(TINY) + ["learning_starts=100000"] + list(overrides))
+    fast = [] if plain else ["fast_learner=false"]
+    setup = resolve("dqn", "CartPole-v1", list(TINY) + ["learning_starts=100000"] + list(overrides) + fast)
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
-    if not plain:
-        agent._plain = None
     env = setup.make_env(training=True)
     obs, _ = env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -176,7 +178,7 @@ def _state(agent):
 
 
 class Unfused:
-    """A value distribution without ``loss_and_grad``: the plain path backpropagates through ``loss``."""
+    """A value distribution without a fused loss: the plain path backpropagates through ``loss``."""
 
     def __init__(self):
         self.inner = ScalarValue(1.0)
@@ -196,7 +198,7 @@ class Unfused:
 def test_fast_update_matches_the_general_path_bit_for_bit(overrides, unfused):
     overrides = ("target_update_interval=7",) + overrides
     fast, general = _agent(overrides), _agent(overrides, plain=False)
-    assert fast._plain is not None
+    assert fast.learner.plain is not None and type(general.learner).__name__ == "AutogradLearner"
     if unfused:
         fast.value = Unfused()
     for _ in range(30):
@@ -212,7 +214,7 @@ def test_fast_update_matches_the_general_path_bit_for_bit(overrides, unfused):
 def test_fast_update_with_importance_weights_matches_the_general_path():
     agents = [_agent(("double_q=true",)), _agent(("double_q=true",), plain=False)]
     for agent in agents:
-        agent._weighted = True
+        agent.replay.prioritized = True
         sample = agent.replay.sample
 
         def weighted(batch_size, rng, sample=sample):
@@ -254,7 +256,7 @@ def test_fast_acting_matches_the_modules():
 
 
 def test_epsilon_greedy_single_env_path_draws_what_the_batched_path_draws():
-    from zoo_core.exploration import EpsilonGreedy
+    from zoo_core.learning.exploration import EpsilonGreedy
 
     policy = EpsilonGreedy(3, 1.0, 0.0, 40)
     ours, theirs = np.random.default_rng(3), np.random.default_rng(3)

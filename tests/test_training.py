@@ -9,14 +9,14 @@ from conftest import TINY
 from safetensors.torch import load_file
 
 import zoo_core
-from zoo_core import checkpoint as ckpt
 from zoo_core import hookimpl
 from zoo_core.errors import ZooError
-from zoo_core.loops import StepLoop
+from zoo_core.running import checkpoint as ckpt
+from zoo_core.running.loops import StepLoop
 
 
 def test_step_loop_is_a_generator_of_vector_steps(tmp_path):
-    from zoo_core.session import build_agent, env_signature, resolve
+    from zoo_core.host.session import build_agent, env_signature, resolve
 
     setup = resolve("dqn", "CartPole-v1", TINY + ["run.num_envs=2"])
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
@@ -27,7 +27,7 @@ def test_step_loop_is_a_generator_of_vector_steps(tmp_path):
 
 
 def test_step_loop_refuses_a_remote_backend():
-    from zoo_core.session import build_agent, env_signature, resolve
+    from zoo_core.host.session import build_agent, env_signature, resolve
 
     setup = resolve("dqn", "CartPole-v1", TINY + ["run.backend=ray"])
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)

@@ -21,10 +21,11 @@ from conftest import assert_one_line_error
 from huggingface_hub import HfApi
 
 import zoo_core
-from zoo_core import cli, sources
-from zoo_core import hub as zoo_hub
-from zoo_core.checkpoint import MANIFEST, latest_checkpoint, verify_folder, write_manifest
+from zoo_core.cli import main as cli
 from zoo_core.errors import CheckpointError, ZooError
+from zoo_core.publishing import hub as zoo_hub
+from zoo_core.publishing import publish, sources
+from zoo_core.running.checkpoint import MANIFEST, latest_checkpoint, verify_folder, write_manifest
 
 pytest_plugins = ["hub_server"]  # the hub, hf_env, exported_agent and agent_folder fixtures
 
@@ -160,7 +161,7 @@ def test_pickles_never_reach_the_hub_or_come_back_from_it(hub, agent_folder, tmp
     clean = Path(shutil.copytree(agent_folder, tmp_path / "clean"))
     plant(agent_folder, "x.pkl", payload_bytes(marker, "pickle"))
     with pytest.raises(CheckpointError, match="x.pkl is a pickle-format file"):
-        zoo_hub.push(agent_folder, REPO, endpoint=hub.url, token=hub.token)
+        publish.push(agent_folder, REPO, endpoint=hub.url, token=hub.token)
     with pytest.raises(ZooError, match="no such repo"):
         zoo_hub.download(REPO, endpoint=hub.url, cache_dir=tmp_path / "c0")  # nothing was uploaded
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from zoo_core.exploration import EpsilonGreedy, linear_schedule
-from zoo_core.value_learning import double_q_learning, huber_loss, polyak_update, q_learning
+from zoo_core.learning.exploration import EpsilonGreedy, linear_schedule
+from zoo_core.learning.value_learning import double_q_learning, huber_loss, polyak_update, q_learning
 
 Q_TM1 = torch.tensor([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]])
 A_TM1 = torch.tensor([1, 0, 0])

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from zoo_core.errors import ZooError
-from zoo_core.workers import WorkerGroup
+from zoo_core.running.workers import WorkerGroup
 
 
 class Echo:

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 
 from zoo_core.errors import NonFiniteError, ZooError
-from zoo_core.exploration import EpsilonGreedy
-from zoo_core.network_spec import NetworkSpec, default_torso
-from zoo_core.plugins import call_each, resolve_role
-from zoo_core.value_distribution import ScalarValue
+from zoo_core.host.roles import call_each, resolve_role
+from zoo_core.learning.exploration import EpsilonGreedy
+from zoo_core.learning.network_spec import NetworkSpec, default_torso
+from zoo_core.learning.value_distribution import ScalarValue
 
 
 def seeded_rng(seed: int) -> np.random.Generator:

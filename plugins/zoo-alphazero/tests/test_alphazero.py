@@ -19,7 +19,7 @@ from zoo_alphazero.window import ReplayWindow
 
 import zoo_core
 from zoo_core.errors import ZooError
-from zoo_core.evaluation import EvalProtocol, evaluate
+from zoo_core.running.evaluation import EvalProtocol, evaluate
 
 # Small and fast: 8 games x 4 moves = 32 self-play moves per chunk.
 SMALL = [
@@ -103,7 +103,7 @@ def test_agent_plays_legal_moves_and_evaluates_with_epsilon(tmp_path):
 
 def test_export_traces_the_prior_over_legal_moves(tmp_path):
     zoo_core.train("alphazero", "Game/TicTacToe-v0", 64, seed=0, out=tmp_path / "r", overrides=SMALL)
-    from zoo_core.agent_folder import export_agent
+    from zoo_core.publishing.agent_folder import export_agent
 
     folder = export_agent(tmp_path / "r", tmp_path / "folder", which="latest", episodes=2, video=False)
     module = torch.jit.load(str(folder / "agent.pt"))

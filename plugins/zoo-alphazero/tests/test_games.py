@@ -9,8 +9,8 @@ from zoo_alphazero.games import CONNECT_FOUR, GAMES, TIC_TAC_TOE, Game, IllegalM
 
 from zoo_core.envs import make_env
 from zoo_core.errors import ZooError
-from zoo_core.evaluation import EvalProtocol, evaluate
-from zoo_core.plugins import build_catalog, make_manager
+from zoo_core.host.manager import build_catalog, make_manager
+from zoo_core.running.evaluation import EvalProtocol, evaluate
 
 TTT_LINES = {
     "row 0": [0, 1, 2], "row 1": [3, 4, 5], "row 2": [6, 7, 8],

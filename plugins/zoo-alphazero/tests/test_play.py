@@ -15,9 +15,10 @@ from zoo_alphazero.commands import play_game, register_commands
 from zoo_alphazero.games import CONNECT_FOUR, TIC_TAC_TOE, State
 from zoo_alphazero.players import AgentPlayer, MinimaxPlayer
 
-from zoo_core import hookimpl, plugins
-from zoo_core.cli import main
-from zoo_core.plugins import make_manager
+from zoo_core import hookimpl
+from zoo_core.cli.main import main
+from zoo_core.host import manager as plugins
+from zoo_core.host.manager import make_manager
 
 TTT = TIC_TAC_TOE
 

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 from zoo_c51 import C51Value, categorical_double_q_learning, categorical_l2_project, categorical_q_learning
+from zoo_c51.value import c51_loss_and_grad
 
 from zoo_core.errors import ZooError
+from zoo_core.learning.value_distribution import TDInputs
 
 Z3 = torch.tensor([0.0, 1.0, 2.0])
 
@@ -145,8 +147,8 @@ def test_loss_and_grad_matches_autograd_bit_for_bit(double_q):
     loss, priority = value.loss(out_tm1, a_tm1, r_t, discount_t, out_t, selector)
     (grad,) = torch.autograd.grad((loss * grad_loss).sum(), out_tm1)
     with torch.inference_mode():
-        fast_loss, fast_priority, fast_grad = value.loss_and_grad(
-            out_tm1.detach(), a_tm1, r_t, discount_t, out_t, selector, grad_loss
+        fast_loss, fast_priority, fast_grad = c51_loss_and_grad(
+            value, TDInputs(out_tm1.detach(), a_tm1, r_t, discount_t, out_t, selector), grad_loss
         )
     assert torch.equal(fast_loss, loss.detach()) and torch.equal(fast_priority, priority)
     assert torch.equal(fast_grad, grad)
@@ -209,7 +211,7 @@ def test_trains_in_an_agent(trained):
 
 def test_checkpoint_restores_the_support(trained):
     import zoo_core
-    from zoo_core.checkpoint import latest_checkpoint, load_checkpoint
+    from zoo_core.running.checkpoint import latest_checkpoint, load_checkpoint
 
     loaded = zoo_core.load(trained.run_dir)
     assert isinstance(loaded.value, C51Value)
@@ -226,13 +228,14 @@ def test_checkpoint_restores_the_support(trained):
 
 
 def test_fast_learner_matches_the_general_update():
-    """The core's plain-network learner (through ``loss_and_grad``) and autograd agree exactly."""
-    from zoo_core.session import build_agent, env_signature, resolve
+    """The core's plain-network learner (through C51's fused loss) and autograd agree exactly."""
+    from zoo_core.host.session import build_agent, env_signature, resolve
+    from zoo_core.learning.learner import TensorBatch
 
     setup = resolve("dqn+c51", "CartPole-v1", ["hidden=16", "batch_size=8", "c51.num_atoms=7"])
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
-    if agent._plain is None:
-        pytest.skip("the network is not plain")
+    plain = agent.learner.plain
+    assert plain is not None  # a plain mlp and head: the fused path applies
     rng = np.random.default_rng(0)
     obs_tm1, obs_t = (torch.from_numpy(rng.normal(size=(8, 4)).astype(np.float32)) for _ in range(2))
     a_tm1 = torch.from_numpy(rng.integers(0, 2, 8))
@@ -240,19 +243,16 @@ def test_fast_learner_matches_the_general_update():
     discount_t = torch.tensor([0.99] * 6 + [0.0] * 2)
     weights = torch.from_numpy(rng.uniform(0.5, 1.0, 8).astype(np.float32))
     for double_q in (True, False):
-        loss, priority, grads = agent._plain.grads(
-            agent.value, obs_tm1, a_tm1, r_t, discount_t, obs_t, weights, double_q, "mean"
-        )
-        autograd_only = SimpleNamespace(loss=agent.value.loss, q_values=agent.value.q_values)  # no loss_and_grad
-        ref_loss, ref_priority, ref_grads = agent._plain.grads(
-            autograd_only, obs_tm1, a_tm1, r_t, discount_t, obs_t, weights, double_q, "mean"
-        )
+        batch = TensorBatch(obs_tm1, a_tm1, r_t, discount_t, obs_t, weights)
+        loss, priority, grads = plain.grads(agent.value, batch, double_q, "mean")
+        autograd_only = SimpleNamespace(loss=agent.value.loss, q_values=agent.value.q_values)  # no fused loss
+        ref_loss, ref_priority, ref_grads = plain.grads(autograd_only, batch, double_q, "mean")
         assert torch.equal(loss, ref_loss) and torch.equal(priority, ref_priority)
         assert all(torch.equal(g, h) for g, h in zip(grads, ref_grads, strict=True))
 
 
 def test_composes_with_dueling():
-    from zoo_core.session import build_agent, env_signature, resolve
+    from zoo_core.host.session import build_agent, env_signature, resolve
 
     setup = resolve("dqn+c51+dueling", "CartPole-v1", ["hidden=8", "dueling.hidden=4"])
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)

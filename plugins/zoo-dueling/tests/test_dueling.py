@@ -36,7 +36,7 @@ def test_head_shapes(hidden, atoms):
 
 
 def test_plugin_makes_the_agent_dueling():
-    from zoo_core.session import build_agent, env_signature, resolve
+    from zoo_core.host.session import build_agent, env_signature, resolve
 
     setup = resolve("dqn+dueling", "CartPole-v1", ["hidden=8", "dueling.hidden=4"])
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)

@@ -22,9 +22,9 @@ from zoo_impala.a3c_optim import adam_step_, rmsprop_step_
 from zoo_impala.actor import Actor, ActorSpec
 
 import zoo_core
-from zoo_core.checkpoint import latest_checkpoint, load_checkpoint
 from zoo_core.errors import ZooError
-from zoo_core.session import build_agent, env_signature, resolve
+from zoo_core.host.session import build_agent, env_signature, resolve
+from zoo_core.running.checkpoint import latest_checkpoint, load_checkpoint
 
 # Small and fast: 2 workers x 2 envs x 10 steps = 20 env steps per applied gradient.
 SMALL = [
@@ -199,7 +199,7 @@ def test_a3c_agent_exports_its_greedy_policy_like_impala():
     import numpy as np
     import torch
 
-    from zoo_core.session import build_agent, env_signature, resolve
+    from zoo_core.host.session import build_agent, env_signature, resolve
 
     setup = resolve("a3c", "CartPole-v1")
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)

@@ -51,8 +51,8 @@ def test_policy_lag_is_logged_and_follows_the_schedule(tmp_path):
 
 
 def test_unrolls_carry_what_the_learner_needs():
-    setup = zoo_core.session.resolve("impala", "CartPole-v1", SMALL)
-    from zoo_core.session import build_agent, env_signature
+    setup = zoo_core.host.session.resolve("impala", "CartPole-v1", SMALL)
+    from zoo_core.host.session import build_agent, env_signature
 
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
     spec = ActorSpec("impala", ("CartPole-v1",), setup.config.to_json(), agent.spec.to_json(), 0, 2, 50, 0.9)
@@ -79,8 +79,8 @@ def test_unrolls_carry_what_the_learner_needs():
 
 
 def test_actor_state_round_trips_exactly():
-    setup = zoo_core.session.resolve("impala", "CartPole-v1", SMALL)
-    from zoo_core.session import build_agent, env_signature
+    setup = zoo_core.host.session.resolve("impala", "CartPole-v1", SMALL)
+    from zoo_core.host.session import build_agent, env_signature
 
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
     spec = ActorSpec("impala", ("CartPole-v1",), setup.config.to_json(), agent.spec.to_json(), 0, 2, 30, 0.99)
@@ -107,9 +107,9 @@ def test_a_checkpoint_for_other_actors_is_refused(tmp_path):
     zoo_core.train("impala", "CartPole-v1", 80, seed=0, out=tmp_path / "r", overrides=SMALL)
     from zoo_impala.loop import ActorLearnerLoop
 
-    from zoo_core.checkpoint import latest_checkpoint, load_checkpoint
-    from zoo_core.loops import LoopState  # noqa: F401
-    from zoo_core.session import build_agent, resolve
+    from zoo_core.host.session import build_agent, resolve
+    from zoo_core.running.checkpoint import latest_checkpoint, load_checkpoint
+    from zoo_core.running.loops import LoopState  # noqa: F401
 
     tensors, docs = load_checkpoint(latest_checkpoint(tmp_path / "r/checkpoints"))
     setup = resolve("impala", "CartPole-v1", SMALL + ["impala.num_actors=3"])
@@ -156,7 +156,7 @@ def test_more_tasks_than_actors_is_refused(tmp_path):
 
 @pytest.mark.parametrize("core", ["none", "gru"])
 def test_export_traces_the_greedy_policy_unless_it_has_memory(tmp_path, core):
-    from zoo_core.agent_folder import export_agent
+    from zoo_core.publishing.agent_folder import export_agent
 
     zoo_core.train("impala", "CartPole-v1", 80, seed=0, out=tmp_path / "r",
                    overrides=SMALL + [f"impala.recurrent={core}"])

@@ -35,7 +35,7 @@ def test_without_ray_the_cli_says_how_to_get_it(tmp_path):
     # A child process where `import ray` fails, as on a machine without the extra.
     code = (
         "import sys; sys.modules['ray'] = None\n"
-        "from zoo_core.cli import main\n"
+        "from zoo_core.cli.main import main\n"
         f"sys.exit(main(['train', 'impala', '--env', 'CartPole-v1', '--steps', '80', '--backend', 'ray', "
         f"'--out', {str(tmp_path / 'r')!r}, '--no-progress']))\n"
     )
@@ -46,14 +46,14 @@ def test_without_ray_the_cli_says_how_to_get_it(tmp_path):
 
 
 def test_address_without_the_ray_backend_is_refused(tmp_path):
-    from zoo_core.cli import main
+    from zoo_core.cli.main import main
 
     assert main(["train", "impala", "--env", "CartPole-v1", "--address", "10.0.0.1:6379",
                  "--out", str(tmp_path / "r"), "--no-progress"]) == 2
 
 
 def test_the_dqn_family_refuses_the_ray_backend(tmp_path, capsys):
-    from zoo_core.cli import main
+    from zoo_core.cli.main import main
 
     assert main(["train", "dqn", "--env", "CartPole-v1", "--steps", "50", "--backend", "ray",
                  "--out", str(tmp_path / "r"), "--no-progress"]) == 2

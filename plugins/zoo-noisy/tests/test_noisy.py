@@ -13,8 +13,8 @@ from torch import nn
 from zoo_noisy import NoisyGreedy, NoisyLinear, factorise, factorised_noise, signed_sqrt
 
 import zoo_core
-from zoo_core.fast import PlainNetwork
-from zoo_core.networks import LinearHead
+from zoo_core.fast.plain import PlainNetwork
+from zoo_core.learning.networks import LinearHead
 
 TINY = ["train_freq=1", "gradient_steps=1", "learning_starts=100", "buffer_size=2000", "batch_size=16",
         "hidden=32,32", "run.eval_every=0", "run.eval_episodes=2", "run.checkpoint_every=0"]
@@ -162,7 +162,7 @@ def test_noisy_dqn_trains(tmp_path):
         assert not any(type(m) is nn.Linear for m in net.modules())
         assert sum(isinstance(m, NoisyLinear) for m in net.modules()) == 3
     # The fast path is only for plain blocks: a noisy network takes the autograd path.
-    assert PlainNetwork.of(agent.network) is None and agent._plain is None
+    assert PlainNetwork.of(agent.network) is None and agent.learner.plain is None
     assert isinstance(agent.exploration, NoisyGreedy)
     assert agent.metrics()["epsilon"] == 0.0 and agent.exploration.epsilon(0) == 0.0
     assert agent.updates == 301
@@ -176,7 +176,7 @@ def test_noisy_dqn_trains(tmp_path):
 
 
 def test_sigma0_option_and_dueling_composition():
-    from zoo_core.session import build_agent, env_signature, resolve
+    from zoo_core.host.session import build_agent, env_signature, resolve
 
     setup = resolve("dqn+noisy+dueling", "CartPole-v1", ["hidden=8", "dueling.hidden=4", "noisy.sigma0=0.2"])
     agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)

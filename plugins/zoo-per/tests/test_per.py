@@ -360,7 +360,7 @@ def test_agent_trains_with_prioritized_replay(tmp_path, variant):
                             overrides=[*SMALL, f"per.variant={variant}"])
     replay = result.agent.replay
     assert isinstance(replay, PrioritizedReplay) and replay.variant == variant
-    assert result.agent._weighted
+    assert result.agent.replay.prioritized
     assert replay.samples == result.agent.updates == 301
     live = replay.live
     assert replay.max_priority != 1.0

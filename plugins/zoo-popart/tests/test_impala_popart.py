@@ -14,7 +14,7 @@ from zoo_popart.layer import popart_value
 
 import zoo_core
 from zoo_core.errors import ZooError
-from zoo_core.session import build_agent, env_signature, resolve
+from zoo_core.host.session import build_agent, env_signature, resolve
 
 # Small and fast (as zoo-impala's own tests): 2 actors x 2 envs x 10 steps, 2 unrolls per update
 # = 40 env steps per update.
@@ -38,7 +38,7 @@ def _progress(run):
     return [{k: v for k, v in r.items() if k not in ("steps_per_s", "wall_s")} for r in rows]
 
 
-# --- the value-head contract (zoo_core.networks) ------------------------------------------------
+# --- the value-head contract (zoo_core.learning.networks) ------------------------------------------------
 
 
 def test_popart_value_factory_fits_the_value_head_contract():

@@ -20,9 +20,9 @@ from zoo_popart import (
 )
 from zoo_popart.plugin import PopArtConfig
 
-from zoo_core.config import resolve_config
 from zoo_core.errors import ZooError
-from zoo_core.plugins import build_catalog, installed_plugins, make_manager
+from zoo_core.host.config import resolve_config
+from zoo_core.host.manager import build_catalog, installed_plugins, make_manager
 
 F64 = torch.float64
 

@@ -9,12 +9,12 @@ from safetensors.torch import load_file
 from zoo_r2d2.sequence_replay import SequenceBatch
 
 import zoo_core
-from zoo_core.agent_folder import export_agent
 from zoo_core.envs import VecEnv
 from zoo_core.errors import PluginError
-from zoo_core.evaluation import EvalProtocol, evaluate
-from zoo_core.policies import RecurrentPolicy
-from zoo_core.session import build_agent, env_signature, resolve
+from zoo_core.host.session import build_agent, env_signature, resolve
+from zoo_core.learning.policies import RecurrentPolicy
+from zoo_core.publishing.agent_folder import export_agent
+from zoo_core.running.evaluation import EvalProtocol, evaluate
 
 ENV = "POMDP/CartPole-v1"
 # Small, fast settings: a few hundred steps of real learning.

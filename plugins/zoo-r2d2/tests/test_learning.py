@@ -6,8 +6,8 @@ import pytest
 import torch
 from zoo_r2d2.learning import burn_in_unroll, gather_time, n_step_bootstrap, sequence_priority
 
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.networks import BUILTIN_MODULES, build_network
+from zoo_core.learning.network_spec import NetworkSpec
+from zoo_core.learning.networks import BUILTIN_MODULES, build_network
 
 
 def test_n_step_returns_stop_at_termination_and_at_the_sequence_end():

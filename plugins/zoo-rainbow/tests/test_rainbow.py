@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 import zoo_core
 from zoo_core import hookimpl
 from zoo_core.errors import PluginError
-from zoo_core.plugins import installed_plugins
+from zoo_core.host.manager import installed_plugins
 
 PLUGINS = ("dueling", "per", "noisy", "c51")
 SMALL = [
@@ -38,7 +38,7 @@ def test_every_subset_builds_and_trains(combo, tmp_path):
 
 
 def test_rainbow_recipe_composes_all_four():
-    from zoo_core.session import resolve
+    from zoo_core.host.session import resolve
 
     setup = resolve("rainbow", "CartPole-v1")
     assert setup.plugins == PLUGINS
@@ -51,7 +51,7 @@ def test_rainbow_recipe_composes_all_four():
 
 
 def test_missing_plugin_is_named(monkeypatch):
-    import zoo_core.plugins as plugins
+    import zoo_core.host.manager as plugins
 
     eps = {k: v for k, v in installed_plugins().items() if k != "noisy"}
     monkeypatch.setattr(plugins, "installed_plugins", lambda: eps)
@@ -64,7 +64,7 @@ class OtherReplay:
 
     @hookimpl
     def zoo_make_replay(self, config, capacity, obs_shape, obs_dtype, num_envs, frame_stack):
-        from zoo_core.replay import UniformReplay
+        from zoo_core.learning.replay import UniformReplay
 
         return UniformReplay(capacity, obs_shape, obs_dtype, num_envs=num_envs)
 
@@ -74,7 +74,7 @@ class OtherValue:
 
     @hookimpl
     def zoo_value_distribution(self, config, num_actions):
-        from zoo_core.value_distribution import ScalarValue
+        from zoo_core.learning.value_distribution import ScalarValue
 
         return ScalarValue()
 

@@ -18,10 +18,16 @@ from zoo_alphazero.games import GAMES, Game, State
 from zoo_alphazero.mcts import init_tree, search
 from zoo_alphazero.models import game_model
 from zoo_alphazero.network import PolicyValueNet, network_evaluator
-from zoo_core.agents.dqn import BuildContext
-from zoo_core.agents.parts import NetworkWeights, check_finite, network_spec
-from zoo_core.errors import ZooError
-from zoo_core.optim import clip_grad_norm, load_optimizer_state, optimizer_state
+from zoo_core.api import (
+    BuildContext,
+    NetworkWeights,
+    ZooError,
+    check_finite,
+    clip_grad_norm,
+    load_optimizer_state,
+    network_spec,
+    optimizer_state,
+)
 
 METRICS = ("loss", "policy_loss", "value_loss", "grad_norm")
 

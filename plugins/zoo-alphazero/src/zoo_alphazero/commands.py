@@ -16,8 +16,7 @@ import numpy as np
 
 from zoo_alphazero.games import GAMES, Game, IllegalMove, State
 from zoo_alphazero.players import Player, load_agent_player, make_opponent, parse_spec
-from zoo_core.cli import _nonneg, _positive, _progress_default
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError, nonneg_int, positive_int, progress_default
 
 Register = Callable[
     [str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int | None]], None
@@ -35,14 +34,14 @@ def register_commands(register: Register) -> None:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--game", help=f"{' or '.join(GAMES)} (or its Game/ id); needed when no side is an agent")
-    p.add_argument("--sims", type=_positive, help="an agent's simulations per move (default: its own setting)")
-    p.add_argument("--seed", type=_nonneg, default=0, help="seeds the players' random choices")
+    p.add_argument("--sims", type=positive_int, help="an agent's simulations per move (default: its own setting)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seeds the players' random choices")
 
 
 def configure_arena(p: argparse.ArgumentParser) -> None:
     p.add_argument("agent", help=AGENT_HELP)
     p.add_argument("--vs", required=True, metavar="OPPONENT", help=AGENT_HELP)
-    p.add_argument("--games", type=_positive, default=100, help="games in all; each side is first in half")
+    p.add_argument("--games", type=positive_int, default=100, help="games in all; each side is first in half")
     _add_common(p)
     p.add_argument("--out", default="arena.json", help="JSON file of the results and game records")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -98,12 +97,12 @@ def resolve_players(specs: list[str], game_name: str | None, seed: int, sims: in
 
 def run_arena(args: argparse.Namespace) -> int:
     from zoo_alphazero.arena import arena
-    from zoo_core.atomic import atomic_path
+    from zoo_core.api import atomic_path
 
     game, (a, b) = resolve_players([args.agent, args.vs], args.game, args.seed, args.sims)
     if a.name == b.name:  # keep the records' names apart
         b.name = f"{b.name} (2)"
-    result = arena(game, a, b, args.games, seed=args.seed, progress=_progress_default() and not args.no_progress)
+    result = arena(game, a, b, args.games, seed=args.seed, progress=progress_default() and not args.no_progress)
     doc = {"agent": args.agent, "opponent": args.vs, "sims": args.sims, **result.to_json()}
     out = Path(args.out)
     with atomic_path(out) as tmp:

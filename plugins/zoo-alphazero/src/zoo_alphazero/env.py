@@ -19,8 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from zoo_alphazero.games import GAMES, Game, State, draw
-from zoo_core.envs.families import EnvFamily, unknown_env_error
-from zoo_core.errors import ZooError
+from zoo_core.api import EnvFamily, ZooError, unknown_env_error
 
 PREFIX = "Game/"
 VERSION = "-v0"

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError
 
 
 class IllegalMove(ZooError):

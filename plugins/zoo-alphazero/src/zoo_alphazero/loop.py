@@ -21,10 +21,7 @@ from zoo_alphazero.agent import AlphaZeroAgent
 from zoo_alphazero.selfplay import Examples, GameRecord
 from zoo_alphazero.window import ReplayWindow
 from zoo_alphazero.worker import Chunk, WorkerSpec, make_worker
-from zoo_core.errors import CheckpointError
-from zoo_core.loops import LoopState, Turn
-from zoo_core.session import Setup
-from zoo_core.workers import WorkerGroup
+from zoo_core.api import CheckpointError, LoopState, Setup, Turn, WorkerGroup
 
 
 class SelfPlayLoop:

@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from zoo_alphazero.games import Game, State
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.networks import torso_and_core
+from zoo_core.api import NetworkSpec, torso_and_core
 
 
 class _Block(nn.Module):

@@ -18,7 +18,7 @@ import numpy as np
 from zoo_alphazero.games import GAMES, TIC_TAC_TOE, Game, State
 from zoo_alphazero.mcts import SearchConfig, init_tree, search
 from zoo_alphazero.models import game_model, rollout_evaluator
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError
 
 Seed = int | Sequence[int] | None
 """Anything :func:`numpy.random.default_rng` takes."""
@@ -164,7 +164,7 @@ def load_agent_player(spec: str, simulations: int | None = None) -> AgentPlayer:
 
     :raises ZooError: nothing loads from ``spec``, or it is not a board-game agent.
     """
-    from zoo_core.training import load
+    from zoo_core.api import load
 
     return AgentPlayer(load(spec), simulations, name=spec)
 

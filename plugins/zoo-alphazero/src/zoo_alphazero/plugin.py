@@ -28,7 +28,7 @@ def zoo_register_agents(register: Callable[[Any], None]) -> None:
     from zoo_alphazero.agent import build_alphazero
     from zoo_alphazero.config import AlphaZeroConfig
     from zoo_alphazero.loop import self_play_loop
-    from zoo_core.recipes import Algorithm, Recipe
+    from zoo_core.api import Algorithm, Recipe
 
     register(Algorithm(
         "alphazero", AlphaZeroConfig, build_alphazero,

@@ -1,5 +1,5 @@
 """A self-play worker: a network copy and ``parallel_games`` games (:class:`SelfPlay`), run in its
-own process or as a Ray actor by :class:`zoo_core.workers.WorkerGroup`."""
+own process or as a Ray actor by :class:`zoo_core.running.workers.WorkerGroup`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import torch
 from zoo_alphazero.config import AlphaZeroConfig
 from zoo_alphazero.network import PolicyValueNet, network_evaluator
 from zoo_alphazero.selfplay import Examples, GameRecord, SelfPlay
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.session import resolve
+from zoo_core.api import NetworkSpec, resolve
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The categorical TD loss of C51: pure functions in the rlax style, no state, no hooks.
 
-Shapes follow :mod:`zoo_core.value_learning`: ``logits_tm1 [B, A, M]`` online logits at s_tm1,
+Shapes follow :mod:`zoo_core.learning.value_learning`: ``logits_tm1 [B, A, M]`` online logits at s_tm1,
 ``a_tm1 [B]`` the actions taken, ``r_t [B]`` the (n-step) reward, ``discount_t [B]`` (γ^n, or 0 at
 termination), ``logits_t [B, A, M]`` target-network logits at s_t and ``atoms [M]`` the fixed,
 increasing support shared by every action. Targets never carry gradient.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from zoo_c51.value import C51Value
 from zoo_core import hookimpl
-from zoo_core.config import param
+from zoo_core.api import param
 
 NAME = "c51"
 

@@ -7,13 +7,13 @@ from typing import Any
 import torch
 
 from zoo_c51.loss import categorical_cross_entropy_and_grad, categorical_double_q_learning, categorical_target
-from zoo_core.errors import ZooError
+from zoo_core.api import Stateful, TDInputs, ZooError, register_fused_loss
 
 
-class C51Value:
+class C51Value(Stateful):
     """``num_atoms`` logits per action over the evenly spaced support ``linspace(v_min, v_max)``.
 
-    Fills the value distribution role of :mod:`zoo_core.value_distribution`: Q-values are the
+    Fills the value distribution role of :mod:`zoo_core.learning.value_distribution`: Q-values are the
     distributions' means, the loss is the categorical TD cross-entropy
     (:func:`zoo_c51.categorical_double_q_learning`) and the priority for prioritized replay is
     that per-sample loss. The support is saved in ``state_dict`` so a checkpoint can be checked
@@ -39,43 +39,20 @@ class C51Value:
         """Expected values ``[B, A]`` of the distributions ``out [B, A, atoms]`` (logits)."""
         return (torch.softmax(out, dim=-1) * self._atoms(out)).sum(-1)
 
-    def loss(
-        self,
-        out_tm1: torch.Tensor,
-        a_tm1: torch.Tensor,
-        r_t: torch.Tensor,
-        discount_t: torch.Tensor,
-        out_t: torch.Tensor,
-        out_t_selector: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(loss [B], priority [B])``: the categorical TD cross-entropy and its detached copy.
+    def _selector_values(self, td: TDInputs) -> torch.Tensor:
+        """``[B, A]`` means that choose the next action: ``out_t_selector``'s (double Q), else ``out_t``'s."""
+        return self.q_values(td.out_t if td.out_t_selector is None else td.out_t_selector)
 
-        The next action is the argmax of ``out_t_selector``'s means (double Q) or, when it is
-        None, of ``out_t``'s own.
-        """
+    def loss(self, *td: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss [B], priority [B])`` for the :class:`zoo_core.api.TDInputs` fields, in order: the
+        categorical TD cross-entropy and its detached copy."""
+        td = TDInputs(*td)
         with torch.no_grad():
-            q_t_selector = self.q_values(out_t if out_t_selector is None else out_t_selector)
+            q_t_selector = self._selector_values(td)
         loss = categorical_double_q_learning(
-            self._atoms(out_tm1), out_tm1, a_tm1, r_t, discount_t, out_t, q_t_selector
+            self._atoms(td.out_tm1), td.out_tm1, td.a_tm1, td.r_t, td.discount_t, td.out_t, q_t_selector
         )
         return loss, loss.detach()
-
-    def loss_and_grad(
-        self,
-        out_tm1: torch.Tensor,
-        a_tm1: torch.Tensor,
-        r_t: torch.Tensor,
-        discount_t: torch.Tensor,
-        out_t: torch.Tensor,
-        out_t_selector: torch.Tensor | None,
-        grad_loss: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """:meth:`loss` and the gradient of ``sum(grad_loss * loss)`` w.r.t. ``out_tm1 [B, A, atoms]``,
-        without autograd (the core's plain-network learner, ``zoo_core/fast.py``)."""
-        q_t_selector = self.q_values(out_t if out_t_selector is None else out_t_selector)
-        target = categorical_target(self._atoms(out_tm1), r_t, discount_t, out_t, q_t_selector)
-        loss, grad = categorical_cross_entropy_and_grad(target, out_tm1, a_tm1, grad_loss)
-        return loss, loss, grad
 
     def state_dict(self) -> dict[str, Any]:
         return {"num_atoms": self.num_atoms, "v_min": self.v_min, "v_max": self.v_max,
@@ -97,3 +74,14 @@ class C51Value:
                 f"this agent's ({self.num_atoms} atoms from {self.v_min:g} to {self.v_max:g}); "
                 f"set c51.num_atoms, c51.v_min and c51.v_max as they were"
             )
+
+
+def c51_loss_and_grad(value: C51Value, td: TDInputs, grad_loss: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """:meth:`C51Value.loss` and the gradient of ``sum(grad_loss * loss)`` w.r.t. ``td.out_tm1
+    [B, A, atoms]``, without autograd: C51's fused loss for the core's speed path."""
+    target = categorical_target(value._atoms(td.out_tm1), td.r_t, td.discount_t, td.out_t, value._selector_values(td))
+    loss, grad = categorical_cross_entropy_and_grad(target, td.out_tm1, td.a_tm1, grad_loss)
+    return loss, loss, grad
+
+
+register_fused_loss(C51Value, c51_loss_and_grad)

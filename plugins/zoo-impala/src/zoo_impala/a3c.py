@@ -31,9 +31,7 @@ from typing import Any
 
 import torch.multiprocessing as torch_mp
 
-from zoo_core.errors import NonFiniteError, ZooError
-from zoo_core.loops import LoopState, Turn
-from zoo_core.session import Setup
+from zoo_core.api import LoopState, NonFiniteError, Setup, Turn, ZooError
 from zoo_impala.a3c_agent import A3CAgent
 from zoo_impala.a3c_worker import ENV_STEPS, UPDATES, ActorFactory, Report, Shared, work, worker_seed
 from zoo_impala.actor import ActorSpec, make_actor

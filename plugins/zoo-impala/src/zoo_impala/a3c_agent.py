@@ -13,10 +13,7 @@ from typing import Any
 
 import torch
 
-from zoo_core.agents.dqn import BuildContext
-from zoo_core.agents.parts import NetworkWeights
-from zoo_core.errors import CheckpointError, ZooError
-from zoo_core.network_spec import NetworkSpec
+from zoo_core.api import BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_optim import SLOTS
 from zoo_impala.acting import GreedyActing, actor_critic_spec

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from zoo_core.config import param
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError, param
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.config import make_section
-from zoo_core.errors import NonFiniteError
-from zoo_core.optim import clip_grad_norm
+from zoo_core.api import NonFiniteError, clip_grad_norm, make_section
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_loss import a3c_loss
 from zoo_impala.a3c_optim import adam_step_, rmsprop_step_

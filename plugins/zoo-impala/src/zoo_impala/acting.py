@@ -8,10 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.agents.dqn import BuildContext
-from zoo_core.agents.parts import network_spec
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.policies import RecurrentPolicy
+from zoo_core.api import BuildContext, NetworkSpec, RecurrentPolicy, network_spec
 from zoo_impala.network import ActorCriticNet
 
 
@@ -39,7 +36,7 @@ class _GreedyLogits(torch.nn.Module):
 
 class GreedyActing:
     """``act``: the argmax of the policy logits; with a recurrent core, one state per evaluation
-    slot (:class:`zoo_core.policies.RecurrentPolicy`). Needs ``self.network`` and ``self.spec``."""
+    slot (:class:`zoo_core.learning.policies.RecurrentPolicy`). Needs ``self.network`` and ``self.spec``."""
 
     network: ActorCriticNet
     spec: NetworkSpec

@@ -1,6 +1,6 @@
 """An IMPALA actor: plays the behaviour policy on its own envs with a copy of the parameters.
 
-The actor is a plain object; :class:`zoo_core.workers.WorkerGroup` runs it in its own process or as
+The actor is a plain object; :class:`zoo_core.running.workers.WorkerGroup` runs it in its own process or as
 a Ray actor. It is rebuilt in that process from an :class:`ActorSpec` (recipe, env, resolved
 config and network spec as JSON), never from pickled modules, and its state (env op logs, action
 RNG, recurrent state) is JSON, so a checkpoint restores it exactly.
@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.envs import VecEnv
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.session import resolve
+from zoo_core.api import NetworkSpec, VecEnv, resolve
 from zoo_impala.network import ActorCriticNet
 from zoo_impala.unroll import Unroll
 

@@ -11,9 +11,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.agents.dqn import BuildContext
-from zoo_core.agents.parts import NetworkWeights, check_finite
-from zoo_core.optim import clip_grad_norm, load_optimizer_state, optimizer_state
+from zoo_core.api import (
+    BuildContext,
+    NetworkWeights,
+    check_finite,
+    clip_grad_norm,
+    load_optimizer_state,
+    optimizer_state,
+)
 from zoo_impala.acting import GreedyActing, actor_critic_spec
 from zoo_impala.config import ImpalaConfig
 from zoo_impala.losses import impala_loss

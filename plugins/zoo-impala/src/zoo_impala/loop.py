@@ -23,10 +23,7 @@ from typing import Any
 
 import torch
 
-from zoo_core.errors import CheckpointError, ZooError
-from zoo_core.loops import LoopState, Turn
-from zoo_core.session import Setup
-from zoo_core.workers import WorkerGroup
+from zoo_core.api import CheckpointError, LoopState, Setup, Turn, WorkerGroup, ZooError
 from zoo_impala.actor import ActorSpec, make_actor
 from zoo_impala.agent import ImpalaAgent
 from zoo_impala.unroll import Unroll

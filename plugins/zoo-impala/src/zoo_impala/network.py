@@ -1,6 +1,6 @@
 """The actor-critic network: a registered torso, an optional LSTM/GRU core, a policy and a value head.
 
-Built from a :class:`zoo_core.network_spec.NetworkSpec` like the DQN family's networks, so its
+Built from a :class:`zoo_core.learning.network_spec.NetworkSpec` like the DQN family's networks, so its
 blocks are looked up by name (a saved agent is rebuilt from JSON) and plugins can edit the spec:
 ``spec.head_args["value"]`` names the registered value head (``linear``; ``popart`` with the
 zoo-popart plugin) and ``spec.head_args["num_tasks"]`` its outputs, one per task.
@@ -14,8 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo_core.network_spec import NetworkSpec
-from zoo_core.networks import lookup_module, torso_and_core
+from zoo_core.api import NetworkSpec, lookup_module, torso_and_core
 
 State = tuple[torch.Tensor, ...]
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zoo_core import hookimpl
-from zoo_core.recipes import Algorithm, Recipe
+from zoo_core.api import Algorithm, Recipe
 from zoo_impala.a3c_agent import build_a3c
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.agent import build_impala

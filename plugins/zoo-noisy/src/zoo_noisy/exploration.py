@@ -6,19 +6,18 @@ from collections.abc import Callable
 
 import numpy as np
 
+from zoo_core.api import ExplorationBase
 
-class NoisyGreedy:
+
+class NoisyGreedy(ExplorationBase):
     """Always the greedy action of ``q_fn()``; exploration comes from the noisy weights.
 
-    Follows :mod:`zoo_core.exploration`'s interface. It draws nothing from ``rng`` and keeps no
+    Implements :class:`zoo_core.api.Exploration`. It draws nothing from ``rng`` and keeps no
     state, so a resumed agent acts exactly as the uninterrupted one.
     """
 
     def __init__(self, num_actions: int):
         self.num_actions = num_actions
-
-    def epsilon(self, step: int) -> float:
-        return 0.0
 
     def actions(self, q_fn: Callable[[], np.ndarray], step: int, rng: np.random.Generator, num_envs: int) -> np.ndarray:
         return np.asarray(q_fn()).argmax(axis=-1).astype(np.int64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zoo_core import hookimpl
-from zoo_core.config import param
+from zoo_core.api import param
 from zoo_noisy.exploration import NoisyGreedy
 from zoo_noisy.layer import NoisyLinear
 

@@ -1,4 +1,5 @@
-"""Hook glue: the ``per`` config section, the prioritized replay role, and priority updates."""
+"""Hook glue: the ``per`` config section and the prioritized replay role (the learner writes the
+priorities back itself, through ``replay.update_priorities``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from zoo_core import hookimpl
-from zoo_core.config import param
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError, param
 from zoo_per.replay import PrioritizedReplay
 
 NAME = "per"
@@ -37,16 +37,10 @@ def zoo_config(register):
 
 
 @hookimpl
-def zoo_make_replay(config, capacity, obs_shape, obs_dtype, num_envs, frame_stack):
-    dqn, per = config["dqn"], config[NAME]
+def zoo_make_replay(config, capacity, obs_shape, obs_dtype, num_envs, frame_stack, n_step, gamma):
+    per = config[NAME]
     return PrioritizedReplay(
-        capacity, obs_shape, obs_dtype, num_envs=num_envs, n_step=dqn.n_step, gamma=dqn.gamma,
+        capacity, obs_shape, obs_dtype, num_envs=num_envs, n_step=n_step, gamma=gamma,
         frame_stack=frame_stack, variant=per.variant, alpha=per.alpha, beta0=per.beta0,
         beta_steps=per.beta_steps, eps=per.eps, rank_sort_every=per.rank_sort_every,
     )
-
-
-@hookimpl
-def zoo_after_update(agent, batch, info):
-    if isinstance(agent.replay, PrioritizedReplay):
-        agent.replay.update_priorities(batch.indices, info["td_error"])

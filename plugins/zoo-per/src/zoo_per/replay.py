@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from zoo_core.errors import ZooError
-from zoo_core.replay import UniformReplay
+from zoo_core.api import UniformReplay, ZooError
 from zoo_per.rank import RankTable, segment_probabilities
 from zoo_per.sum_tree import SumTree
 from zoo_per.sum_tree_kernels import scatter
@@ -25,7 +24,7 @@ class PrioritizedReplay(UniformReplay):
 
     Validity. Only *live* slots can be drawn; a slot is live iff the core's `ready` flag is set
     (action taken, n-step window written, stack frames still held). The core tells subclasses only
-    which slots were written (`_slots_written`), not which flags changed, so after each write this
+    which slots were written (`slots_written`), not which flags changed, so after each write this
     class re-reads `ready` on the neighbourhood that a write can change: the written slot, the n
     slots behind it (their windows may have just completed) and the k - 1 slots ahead of it (their
     stacks may reach into the overwritten frame). See `UniformReplay._write`.
@@ -39,7 +38,7 @@ class PrioritizedReplay(UniformReplay):
     saved with it, so a resumed run continues the schedule exactly).
     """
 
-    weighted = True
+    prioritized = True
 
     def __init__(
         self,
@@ -73,7 +72,7 @@ class PrioritizedReplay(UniformReplay):
         self.variant: Variant = variant
         self.alpha, self.beta0, self.beta_steps, self.eps = float(alpha), float(beta0), int(beta_steps), float(eps)
         self.rank_sort_every = int(rank_sort_every)
-        C = self._capacity
+        C = self.capacity
         self._priority = np.ones(C, np.float64)  # raw p = |δ| + ε of each slot's transition
         self._live = np.zeros(C, np.bool_)  # mirror of `ready` as the sampler sees it
         self._num_live = 0
@@ -127,7 +126,7 @@ class PrioritizedReplay(UniformReplay):
         if rank._needs_sort() or not rank._lookup(positions)[1].all():
             rank.sort()
             positions = np.arange(len(rank), dtype=np.int64)
-        probs = np.zeros(self._capacity, np.float64)
+        probs = np.zeros(self.capacity, np.float64)
         if len(rank):
             starts, ends, _ = rank.segments(batch_size)
             probs[rank._lookup(positions)[0]] = segment_probabilities(starts, ends, len(rank))
@@ -136,11 +135,11 @@ class PrioritizedReplay(UniformReplay):
     def _leaf(self, slots: np.ndarray) -> np.ndarray:
         return np.where(self._live[slots], self._priority[slots] ** self.alpha, 0.0)
 
-    def _slots_written(self, indices: np.ndarray) -> None:
-        R = self._ring
+    def slots_written(self, indices: np.ndarray) -> None:
+        R = self.ring_size
         s = indices % R
         near = ((indices - s)[:, None] + (s[:, None] + self._near) % R).reshape(-1)  # distinct: R >= n + k
-        now = self._ready[near]
+        now = self.ready[near]
         changed = now != self._live[near]
         if not changed.any():
             return
@@ -158,10 +157,10 @@ class PrioritizedReplay(UniformReplay):
 
     def _resync(self) -> None:
         """Rebuilds the sampler from `ready` and the stored priorities (after a load)."""
-        np.copyto(self._live, self._ready)
+        np.copyto(self._live, self.ready)
         self._num_live = int(self._live.sum())
         if self._tree is not None:
-            self._tree.rebuild(self._leaf(np.arange(self._capacity)))
+            self._tree.rebuild(self._leaf(np.arange(self.capacity)))
 
     # ------------------------------------------------------------------ sampling
 
@@ -176,7 +175,7 @@ class PrioritizedReplay(UniformReplay):
         if self._num_live == 0:
             raise ZooError(
                 f"replay has no sampleable transition yet ({len(self)} slots written; "
-                f"a transition needs its {self._n_step}-step window written)"
+                f"a transition needs its {self.n_step}-step window written)"
             )
         if self._tree is not None:
             indices = self._tree.sample(batch_size, rng)
@@ -202,8 +201,8 @@ class PrioritizedReplay(UniformReplay):
             raise ZooError(f"update_priorities got {indices.size} indices and {priorities.size} priorities")
         if not np.isfinite(priorities).all():
             raise ZooError("update_priorities got a non-finite priority")
-        if indices.size and (indices.min() < 0 or indices.max() >= self._capacity):
-            raise ZooError(f"update_priorities got an index outside [0, {self._capacity})")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.capacity):
+            raise ZooError(f"update_priorities got an index outside [0, {self.capacity})")
         p = np.abs(priorities) + self.eps
         alive = self._live[indices]
         if not alive.all():
@@ -220,8 +219,8 @@ class PrioritizedReplay(UniformReplay):
 
     # ------------------------------------------------------------------ state
 
-    def _held_arrays(self) -> dict[str, np.ndarray]:
-        held = {**super()._held_arrays(), "per_priority": self._priority, "per_live": self._live}
+    def held_arrays(self) -> dict[str, np.ndarray]:
+        held = {**super().held_arrays(), "per_priority": self._priority, "per_live": self._live}
         if self._rank is not None:
             held |= {"per_order": self._rank.order, "per_fresh": self._rank.fresh}
         return held
@@ -266,7 +265,7 @@ class PrioritizedReplay(UniformReplay):
         if len(mine) != len(names):
             raise ZooError(f"replay state lacks arrays {sorted(set(names) - set(mine))}")
         for name, array in mine.items():
-            if array.shape != (self._capacity,) or array.dtype != (np.float64 if name == "per_priority" else np.int64):
+            if array.shape != (self.capacity,) or array.dtype != (np.float64 if name == "per_priority" else np.int64):
                 raise ZooError(f"replay state array {name!r} is {array.dtype}{list(array.shape)}")
         super().load_state_dict({k: v for k, v in arrays.items() if k not in mine}, meta)
         np.copyto(self._priority, mine["per_priority"])

@@ -106,7 +106,7 @@ class PopArt(nn.Module):
 
 
 def popart_value(in_features: int, num_outputs: int = 1, beta: float = 3e-4, min_sigma: float = MIN_SIGMA) -> PopArt:
-    """The ``value`` factory of actor-critic networks (``zoo_core.networks``): a PopArt value head.
+    """The ``value`` factory of actor-critic networks (``zoo_core.learning.networks``): a PopArt value head.
 
     ``ActorCriticNet`` calls it as ``popart_value(features, num_tasks, **head_args)`` with
     ``beta`` and ``min_sigma`` from the ``popart`` config section; the layer already has the

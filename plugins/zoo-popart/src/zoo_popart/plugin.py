@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zoo_core import hookimpl
-from zoo_core.config import param
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError, param
 from zoo_popart.art import MIN_SIGMA
 from zoo_popart.layer import popart_value
 

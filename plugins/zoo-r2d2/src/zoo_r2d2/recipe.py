@@ -21,10 +21,17 @@ CLASSIC = {
     },
 }
 
+# R2D2's own defaults for the DQN family's fields (replay counts sequences, not transitions).
+DEFAULTS = {
+    NAME: {"batch_size": 32, "buffer_size": 5_000, "learning_starts": 2_000, "train_freq": 4, "n_step": 3,
+           "hidden": (128,)},
+}
+
 R2D2 = Recipe(
     name=NAME,
     algorithm=NAME,
     plugins=(NAME,),  # the agent's manager must load this plugin: it registers the algorithm
+    config=DEFAULTS,
     env_config={"pomdp": CLASSIC, "gymnasium": CLASSIC},
     description="R2D2 (Kapturowski et al. 2019): recurrent DQN, stored-state sequence replay, burn-in",
 )

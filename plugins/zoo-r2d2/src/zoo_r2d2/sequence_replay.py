@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo_core.errors import ZooError
+from zoo_core.api import ZooError
 
 _STATE_FORMAT = "zoo-r2d2-sequence-replay"
 _STATE_VERSION = 1
@@ -70,6 +70,8 @@ class SequenceReplay:
     :param num_envs: streams feeding the buffer.
     :param state_shape: ``(K, H)`` of the recurrent state stored with each sequence.
     """
+
+    prioritized = False  # uniform over sequences: the learner writes back no priorities
 
     def __init__(
         self,
@@ -152,6 +154,10 @@ class SequenceReplay:
             for array in self._open.values():
                 array[env, :keep] = array[env, self.length - keep :].copy()
         self._open_len[env] = keep
+
+    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        """Uniform replay keeps no priorities."""
+        del indices, priorities
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> SequenceBatch:
         """``batch_size`` sequences drawn uniformly with replacement, time-major."""

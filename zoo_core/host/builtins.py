@@ -1,0 +1,91 @@
+"""The core's own plugin: the DQN algorithm and recipe, env families, network blocks, run config.
+
+The core's features are registered through the same hooks as any plugin's (as pytest's are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from zoo_core.agents.dqn import DQNConfig, build_dqn
+from zoo_core.host.hookspecs import hookimpl
+from zoo_core.host.recipes import Algorithm, Recipe
+from zoo_core.host.run_config import RunConfig
+from zoo_core.learning.networks import BUILTIN_MODULES
+
+# Published settings scaled to each family. Atari follows Mnih et al. 2015 (with the Adam
+# settings of Dopamine's DQN); MinAtar follows Young & Tian 2019.
+DQN_ENV_CONFIG: dict[str, dict[str, dict[str, Any]]] = {
+    # Classic control: the RL Baselines3 Zoo's tuned CartPole settings (128 updates every 256 env
+    # steps, the target synced after each burst), in this zoo's units.
+    "gymnasium": {
+        "dqn": {
+            "lr": 2.3e-3, "batch_size": 64, "buffer_size": 100_000, "learning_starts": 1_000,
+            "train_freq": 256, "gradient_steps": 128, "target_update_interval": 128,
+            "eps_end": 0.04, "eps_decay_steps": 8_000, "hidden": (256, 256),
+        },
+    },
+    "atari": {
+        "dqn": {
+            "lr": 6.25e-5,
+            "adam_eps": 1.5e-4,
+            "batch_size": 32,
+            "buffer_size": 1_000_000,
+            "learning_starts": 20_000,
+            "train_freq": 4,
+            "target_update_interval": 2_000,
+            "eps_end": 0.01,
+            "eps_decay_steps": 250_000,
+            "huber_delta": 1.0,
+        },
+        "run": {
+            "eval_every": 250_000,
+            "eval_episodes": 10,
+            "eval_epsilon": 0.001,
+            "checkpoint_every": 250_000,
+            "log_every": 10_000,
+        },
+    },
+    "minatar": {
+        "dqn": {
+            "lr": 2.5e-4,
+            "batch_size": 32,
+            "buffer_size": 100_000,
+            "learning_starts": 5_000,
+            "train_freq": 1,
+            "target_update_interval": 1_000,
+            "eps_end": 0.1,
+            "eps_decay_steps": 100_000,
+        },
+        "run": {"eval_every": 50_000, "checkpoint_every": 100_000, "log_every": 5_000},
+    },
+}
+
+
+@hookimpl
+def zoo_register_agents(register: Callable[[Any], None]) -> None:
+    register(Algorithm("dqn", DQNConfig, build_dqn, "Deep Q-network with double Q, n-step and target options"))
+    register(
+        Recipe("dqn", "dqn", (), {}, DQN_ENV_CONFIG, "DQN (Mnih et al. 2015) + double Q (van Hasselt et al. 2016)")
+    )
+
+
+@hookimpl
+def zoo_register_envs(register: Callable[[Any], None]) -> None:
+    from zoo_core.envs import builtin_families
+
+    for family in builtin_families():
+        register(family)
+
+
+@hookimpl
+def zoo_config(register: Callable[[str, type], None]) -> None:
+    register("run", RunConfig)
+
+
+@hookimpl
+def zoo_register_modules(register: Callable[[str, str, Callable[..., Any]], None]) -> None:
+    for kind, table in BUILTIN_MODULES.items():
+        for name, factory in table.items():
+            register(kind, name, factory)

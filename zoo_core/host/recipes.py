@@ -1,0 +1,90 @@
+"""What can be trained: algorithms (a config class and a builder) and recipes (plugin compositions)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zoo_core.errors import PluginError
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A learning algorithm the core can build.
+
+    :param name: the algorithm's name and its config section (``dqn``).
+    :param config_class: frozen dataclass of its hyperparameters.
+    :param build: ``build(context) -> agent``; see :func:`zoo_core.agents.dqn.build_dqn`.
+    :param description: one line for ``zoo recipes``.
+    :param loop: ``loop(agent, setup, seed, state) -> Loop``, how the trainer gathers experience
+        (:mod:`zoo_core.running.loops`); None is the core's step loop (act, step, store, learn in the
+        learner's process). ``state`` is None for a new run, else what the loop's ``state_dict``
+        saved in the checkpoint being resumed.
+    """
+
+    name: str
+    config_class: type
+    build: Callable[..., Any]
+    description: str = ""
+    loop: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named composition: an algorithm, the plugins it loads, and hyperparameter defaults.
+
+    :param name: what users type (``dqn``, ``rainbow``).
+    :param algorithm: the algorithm it trains.
+    :param plugins: plugin names (entry points in the ``agent_zoo`` group) loaded for the agent.
+    :param config: ``section -> {field: value}`` defaults.
+    :param env_config: env family name (``atari``, ``minatar``, ``gymnasium``) -> further defaults
+        for that family, applied after ``config``.
+    :param description: one line for ``zoo recipes``.
+    """
+
+    name: str
+    algorithm: str
+    plugins: tuple[str, ...] = ()
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    env_config: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    description: str = ""
+    ablations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """Extra variants for ``zoo ablate`` beyond leaving out each plugin: name -> config layer
+    (``{"no-double": {"dqn": {"double_q": False}}}``)."""
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in "+-"):
+            raise ValueError(f"recipe names may not contain '+' or '-': {self.name!r}")
+
+
+def parse_recipe(text: str, recipes: Mapping[str, Recipe]) -> tuple[Recipe, tuple[str, ...]]:
+    """Split ``"dqn+dueling+per"`` or ``"rainbow-noisy"`` into the base recipe and its plugin list.
+
+    ``+name`` adds a plugin, ``-name`` removes one of the base recipe's (an ablation).
+
+    :raises PluginError: the base recipe is unknown (the message lists valid recipes), or a
+        removed plugin is not in it.
+    """
+    tokens = re.split(r"([+-])", text.strip())
+    base = tokens[0].strip()
+    if base not in recipes:
+        raise PluginError(
+            f"unknown recipe '{base}'; valid recipes: {', '.join(sorted(recipes)) or '(none)'}"
+            " (see `zoo recipes`)"
+        )
+    recipe = recipes[base]
+    plugins = list(recipe.plugins)
+    for op, name in zip(tokens[1::2], tokens[2::2], strict=True):
+        name = name.strip()
+        if not name:
+            raise PluginError(f"empty plugin name in recipe '{text}'")
+        if op == "+" and name not in plugins:
+            plugins.append(name)
+        elif op == "-":
+            if name not in plugins:
+                raise PluginError(f"recipe '{base}' has no plugin '{name}' to remove; it has: "
+                                  + (", ".join(plugins) or "none"))
+            plugins.remove(name)
+    return recipe, tuple(plugins)

@@ -1,0 +1,145 @@
+"""From a recipe, an env id and ``--set`` texts to a configured agent and its envs.
+
+This is where a recipe's plugin list becomes an agent's own plugin manager, the registered env
+families make environments, and config layers (recipe, env family, saved run, command line)
+resolve into one validated configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pluggy
+
+from zoo_core.envs import EnvFamily, find_family, frame_stack_depth, make_env
+from zoo_core.envs.transforms import PadChannels, ScaleReward
+from zoo_core.errors import PluginError, ZooError
+from zoo_core.host.config import AgentConfig, resolve_config
+from zoo_core.host.context import BuildContext
+from zoo_core.host.manager import Catalog, build_catalog, catalog_manager, make_manager
+from zoo_core.host.recipes import Algorithm, Recipe, parse_recipe
+from zoo_core.learning.network_spec import NetworkSpec
+
+
+@dataclass
+class Setup:
+    """A resolved agent recipe: its plugins, manager, catalog, config and env family."""
+
+    recipe_text: str
+    recipe: Recipe
+    plugins: tuple[str, ...]
+    pm: pluggy.PluginManager
+    catalog: Catalog
+    algorithm: Algorithm
+    config: AgentConfig
+    env_id: str
+    family: EnvFamily
+
+    def make_env(self, training: bool, render_mode: str | None = None) -> gym.Env:
+        """One environment, from a plugin's ``zoo_make_env`` or the registered family; the learner's
+        (``training``) gets ``run.reward_scale``, all get ``run.obs_channels``."""
+        env = self.pm.hook.zoo_make_env(env_id=self.env_id, training=training, render_mode=render_mode)
+        if env is None:
+            env = make_env(
+                self.env_id, training=training, render_mode=render_mode,
+                families=list(self.catalog.env_families.values()),
+            )
+        run = self.config["run"]
+        if run.obs_channels:
+            try:
+                env = PadChannels(env, run.obs_channels)
+            except ValueError as exc:
+                raise ZooError(f"run.obs_channels={run.obs_channels}: {exc}") from None
+        return ScaleReward(env, run.reward_scale) if training and run.reward_scale != 1.0 else env
+
+
+def all_recipes(extra: Sequence[object] = ()) -> dict[str, Recipe]:
+    """Recipes registered by the core, every installed plugin that loads, and ``extra``."""
+    pm = catalog_manager()
+    for obj in extra:
+        name = str(getattr(obj, "name", None) or getattr(obj, "__name__", type(obj).__name__))
+        if not pm.has_plugin(name):
+            pm.register(obj, name=name)
+    return build_catalog(pm).recipes
+
+
+def resolve(
+    recipe_text: str,
+    env_id: str,
+    overrides: Sequence[str] = (),
+    extra: Sequence[object] = (),
+    saved: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Setup:
+    """Resolve a recipe for an env.
+
+    :param recipe_text: ``dqn`` or ``dqn+plugin+plugin``.
+    :param env_id: the environment id.
+    :param overrides: ``--set`` texts.
+    :param extra: in-process plugin objects added to the agent's manager.
+    :param saved: a saved run's resolved config, applied before ``overrides`` (resume, load).
+    :raises ZooError: unknown recipe, plugin, env, or hyperparameter (each message lists choices).
+    """
+    recipe, plugins = parse_recipe(recipe_text, all_recipes(extra))
+    pm = make_manager(plugins, extra)
+    catalog = build_catalog(pm)
+    if recipe.algorithm not in catalog.algorithms:
+        raise PluginError(
+            f"recipe '{recipe.name}' needs algorithm '{recipe.algorithm}', which no loaded plugin provides"
+        )
+    family = find_family(env_id, list(catalog.env_families.values()))
+    # A recipe's defaults for a plugin left out (``rainbow-noisy``) have no section to go to.
+    known = catalog.config_classes
+    layers: list[Mapping[str, Mapping[str, Any]]] = [
+        {k: v for k, v in layer.items() if k in known or plugins == recipe.plugins}
+        for layer in (recipe.config, recipe.env_config.get(family.name, {}))
+    ]
+    if saved is not None:
+        layers.append(saved)
+    config = resolve_config(catalog.config_classes, layers, overrides, primary=recipe.algorithm)
+    return Setup(
+        recipe_text, recipe, plugins, pm, catalog, catalog.algorithms[recipe.algorithm], config, env_id, family
+    )
+
+
+def env_signature(env: gym.Env) -> dict[str, Any]:
+    """Observation and action spaces as JSON, to check a saved agent fits an env."""
+    obs, act = env.observation_space, env.action_space
+    if not isinstance(act, gym.spaces.Discrete):
+        raise ZooError(f"this agent needs a discrete action space; the env has {act}")
+    return {
+        "obs_shape": list(obs.shape),
+        "obs_dtype": np.dtype(obs.dtype).name,
+        "num_actions": int(act.n),
+        "frame_stack": frame_stack_depth(env),
+    }
+
+
+def check_signature(saved: Mapping[str, Any], env: gym.Env, env_id: str) -> None:
+    """Refuse an env whose spaces differ from the ones a saved agent was trained on."""
+    got = env_signature(env)
+    for key in ("obs_shape", "num_actions"):
+        if list(np.atleast_1d(saved[key])) != list(np.atleast_1d(got[key])):
+            raise ZooError(
+                f"the agent does not fit {env_id}: its {key.replace('_', ' ')} is {saved[key]}, the env's is {got[key]}"
+            )
+
+
+def build_agent(setup: Setup, signature: Mapping[str, Any], seed: int, spec: NetworkSpec | None = None) -> Any:
+    """Build the recipe's agent for envs with the given signature."""
+    ctx = BuildContext(
+        config=setup.config,
+        pm=setup.pm,
+        modules=setup.catalog.modules,
+        obs_shape=tuple(signature["obs_shape"]),
+        obs_dtype=np.dtype(signature["obs_dtype"]),
+        num_actions=int(signature["num_actions"]),
+        frame_stack=int(signature["frame_stack"]),
+        num_envs=setup.config["run"].num_envs,
+        seed=seed,
+        spec=spec,
+    )
+    return setup.algorithm.build(ctx)

@@ -1,0 +1,228 @@
+"""The shareable agent folder: weights, config, results, model card, video, plot, manifest.
+
+Layout (what `zoo export` writes, `zoo push` uploads and `zoo pull` checks)::
+
+    model.safetensors    the network's weights
+    config.json          the run document: recipe, plugins and versions, hyperparameters, env id
+                         and its wrappers, network spec, the exact command that trained it
+    results.json         the export's evaluation: protocol, per-episode returns, mean, std, IQM
+    README.md            the model card, with the Hub's model-index metadata
+    replay.mp4           one evaluation episode
+    learning_curve.png   evaluation return over training (when the run evaluated periodically)
+    agent.pt             TorchScript: observations [N, *obs_shape] -> actions [N] (what the Open
+                         RL Leaderboard runs); listed under the manifest's "exports": the zoo
+                         never reads it, and `zoo pull` never downloads it
+    manifest.json        sha256 and size of every other file
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo_core.errors import ZooError
+from zoo_core.running.checkpoint import EXPORTS, MANIFEST, read_json, write_json, write_manifest
+
+__all__ = ["EXPORTS", "export_agent", "write_model_card"]
+
+
+def export_torchscript(agent: Any, path: Path) -> bool:
+    """Traces the greedy policy (eval mode: NoisyNet on its means) to TorchScript at `path`.
+
+    An agent says what to trace with ``greedy_module()`` (observations ``[N, *obs_shape]`` ->
+    actions ``[N]``), or None when its policy has memory, which a stateless trace cannot carry;
+    then nothing is written and False returned.
+    """
+    import numpy as np
+
+    shape = tuple(agent.spec.obs_shape)
+    dtype = np.dtype(agent.doc["signature"].get("obs_dtype", "float32"))
+    example = torch.as_tensor(np.zeros((2, *shape), dtype))
+    policy = agent.greedy_module()
+    if policy is None:
+        return False
+    policy = policy.eval()
+    # torch deprecates TorchScript, but it is the format the Open RL Leaderboard runs.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        traced = torch.jit.trace(policy, example, check_trace=False)
+        traced.save(str(path))
+    agent.network.train()
+    return True
+
+
+def export_agent(
+    source: str | Path,
+    out: str | Path,
+    *,
+    which: str = "best",
+    episodes: int = 20,
+    seed: int = 0,
+    video: bool = True,
+    progress: bool = False,
+) -> Path:
+    """Writes a complete agent folder at `out` from a run directory, checkpoint or agent folder.
+
+    The folder is assembled in a hidden sibling and renamed into place when whole, so `out` is
+    never half-written; an existing `out` is refused rather than overwritten.
+
+    :param which: for a run directory, the ``best`` evaluated agent or the ``latest`` checkpoint.
+    :param episodes: greedy evaluation episodes for results.json (seeded `seed`, `seed + 1`, ...).
+    :param video: record episode 0 to replay.mp4 (needs the env's rgb_array rendering).
+    """
+    from zoo_core.envs import wrapper_chain
+    from zoo_core.publishing.load import load
+    from zoo_core.running.evaluation import EvalProtocol, evaluate, write_results
+    from zoo_core.running.video import write_video
+
+    out = Path(out)
+    if out.exists():
+        raise ZooError(f"{out} already exists; pick another --out")
+    source = Path(source)
+    agent = load(source, which=which)
+    setup = agent.setup
+    tmp = out.parent / f".tmp-{out.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in agent.model_tensors().items()}, str(tmp / "model.safetensors"))
+        probe = setup.make_env(training=False)
+        doc = dict(agent.doc, eval_wrappers=wrapper_chain(probe), env_description=setup.family.description)
+        probe.close()
+        write_json(tmp / "config.json", doc)
+        frames: list = []
+        protocol = EvalProtocol(env_id=setup.env_id, episodes=episodes, seed=seed)
+        make = (lambda: setup.make_env(training=False, render_mode="rgb_array")) if video else (
+            lambda: setup.make_env(training=False))
+        result = evaluate(agent.act, make, protocol, progress=progress, record=frames.append if video else None)
+        write_results(result, tmp / "results.json", extra={"agent": str(source)})
+        if video:
+            write_video(frames, tmp / "replay.mp4")
+        run_dir = _run_dir_of(source)
+        if run_dir is not None and _has_rows(run_dir / "eval.csv"):  # runs with eval_every=0 have none
+            from zoo_core.running.plots import plot_learning_curve
+
+            plot_learning_curve(run_dir / "eval.csv", tmp / "learning_curve.png",
+                                title=f"{doc['recipe']} on {doc['env_id']}")
+        if not export_torchscript(agent, tmp / "agent.pt"):
+            print(f"note: {doc['recipe']} acts with memory; no stateless agent.pt was written", file=sys.stderr)
+        write_model_card(tmp, None)  # writes README.md and the manifest
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _has_rows(csv_path: Path) -> bool:
+    from zoo_core.running.plots import read_csv_rows
+
+    try:
+        return bool(read_csv_rows(csv_path))
+    except ZooError:  # missing, or empty without even a header
+        return False
+
+
+def _run_dir_of(source: Path) -> Path | None:
+    """The run directory `source` belongs to (itself, or the parent of best/ or checkpoints/step_*)."""
+    for candidate in (source, source.parent, source.parent.parent):
+        if (candidate / "checkpoints").is_dir() and (candidate / "config.json").is_file():
+            return candidate
+    return None
+
+
+def _hyperparameters(doc: dict[str, Any]) -> str:
+    rows = []
+    for section, values in doc.get("config", {}).items():
+        if isinstance(values, dict):
+            rows += [f"| `{section}.{k}` | `{json.dumps(v)}` |" for k, v in sorted(values.items())]
+    return "\n".join(["| key | value |", "|---|---|", *rows])
+
+
+def write_model_card(folder: Path, verified: dict[str, Any] | None) -> None:
+    """(Re)writes README.md from config.json and results.json, then the manifest.
+
+    :param verified: the leaderboard entry that re-evaluated exactly this model (its score goes
+        in the card with ``verified: true``), or None: the card then carries the export's own
+        evaluation with ``verified: false``.
+    """
+    folder = Path(folder)
+    doc = read_json(folder / "config.json")
+    results = read_json(folder / "results.json")
+    s, protocol = results, results["protocol"]
+    if verified:
+        mean, std = verified["mean"], verified["std"]
+        where = f"re-evaluated by the zoo's `{verified.get('leaderboard', doc['env_id'])}` leaderboard"
+    else:
+        mean, std = s["mean"], s["std"]
+        where = "the export's own evaluation (not verified by a leaderboard)"
+    plugins = ", ".join(f"`{p}` {v}" for p, v in doc.get("plugin_versions", {}).items()) or "none"
+    name = doc["recipe"]
+    card = f"""---
+library_name: agent-zoo
+tags:
+- reinforcement-learning
+- deep-reinforcement-learning
+- agent-zoo
+- {doc["env_id"]}
+model-index:
+- name: {name}
+  results:
+  - task:
+      type: reinforcement-learning
+      name: reinforcement-learning
+    dataset:
+      type: {doc["env_id"]}
+      name: {doc["env_id"]}
+    metrics:
+    - type: mean_reward
+      value: "{mean:.2f} +/- {std:.2f}"
+      name: mean_reward
+      verified: {"true" if verified else "false"}
+---
+
+# `{name}` on {doc["env_id"]}
+
+An Agent Zoo agent: recipe `{name}` (algorithm `{doc["algorithm"]}`), plugins {plugins}.
+
+**Score:** {mean:.2f} +/- {std:.2f}, {where}.
+Export evaluation: {s["episodes"]} greedy episodes (ε = {protocol["epsilon"]}), episode i reset with seed
+{protocol["seed"]} + i: mean {s["mean"]:.2f}, std {s["std"]:.2f}, IQM {s["iqm"]:.2f}.
+
+**Trained with** (seed {doc["seed"]}, {doc["total_steps"]} env steps):
+
+```bash
+{doc.get("command", "python API")}
+```
+
+**Use it:**
+
+```bash
+zoo pull hf:ORG/NAME --out agent && zoo eval agent --episodes 100
+```
+
+The files are `model.safetensors` (weights), `config.json` (everything needed to rebuild the
+network), `results.json`, `replay.mp4`, `learning_curve.png`, and `agent.pt`, a TorchScript policy
+(observations -> actions) for tools that run TorchScript; the zoo itself never loads it.
+`manifest.json` holds every file's sha256, checked on every load.
+
+## Hyperparameters
+
+{_hyperparameters(doc)}
+
+Env wrappers at evaluation (outermost first): {", ".join(doc.get("eval_wrappers", [])) or "n/a"}.
+"""
+    (folder / "README.md").write_text(card)
+    old = read_json(folder / MANIFEST) if (folder / MANIFEST).is_file() else {}
+    keep = {k: v for k, v in old.items() if k not in ("format", "files", "exports")}
+    exports = sorted(name for name in EXPORTS if (folder / name).is_file())
+    write_manifest(folder, {**keep, **({"exports": exports} if exports else {})})

@@ -1,0 +1,2 @@
+"""Running: the training driver and its loops, actor workers, checkpoints, evaluation, logs, plots and
+videos."""

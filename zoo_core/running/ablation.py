@@ -1,0 +1,166 @@
+"""``zoo ablate``: a recipe against each of its leave-one-out variants, over seeds.
+
+The variants are the full recipe, the recipe without each of its plugins (``rainbow-noisy``), and
+the recipe's own declared ablations (core options such as double Q). Each variant x seed is an
+ordinary run directory, so an interrupted ablation resumes by skipping the runs already finished.
+The summary is a table (CSV and Markdown) and a learning-curve plot of the mean ± standard error
+across seeds, as in Figure 3 of the Rainbow paper.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo_core.errors import ZooError
+from zoo_core.host.recipes import parse_recipe
+from zoo_core.host.session import all_recipes
+from zoo_core.running.atomic import atomic_path
+from zoo_core.running.plots import read_csv_rows
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an ablation: a recipe text and the extra ``--set`` texts it needs."""
+
+    name: str
+    recipe: str
+    overrides: tuple[str, ...] = ()
+
+
+def variants(recipe_text: str) -> list[Variant]:
+    """The full recipe, each leave-one-plugin-out variant, and the recipe's declared ablations."""
+    recipe, plugins = parse_recipe(recipe_text, all_recipes())
+    out = [Variant(recipe_text, recipe_text)]
+    out += [Variant(f"{recipe_text}-{p}", f"{recipe_text}-{p}") for p in plugins]
+    for name, layer in recipe.ablations.items():
+        sets = tuple(
+            f"{section}.{key}={_text(value)}" for section, values in layer.items() for key, value in values.items()
+        )
+        out.append(Variant(f"{recipe_text} {name}", recipe_text, sets))
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _slug(name: str) -> str:
+    return name.replace(" ", "_").replace("/", "_")
+
+
+def curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A run's periodic evaluations: ``(env_steps [K], eval_mean [K])``."""
+    rows = read_csv_rows(run_dir / "eval.csv")
+    return (np.array([float(r["env_steps"]) for r in rows]), np.array([float(r["eval_mean"]) for r in rows]))
+
+
+def mean_and_se(curves: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error across seeds of equally long curves ``[S][K]`` -> ``([K], [K])``.
+
+    The standard error uses the sample standard deviation (ddof=1); it is 0 for one seed.
+    """
+    stacked = np.stack(curves)  # [S, K]
+    se = stacked.std(axis=0, ddof=1) / np.sqrt(len(curves)) if len(curves) > 1 else np.zeros(stacked.shape[1])
+    return stacked.mean(axis=0), se
+
+
+def run_ablation(
+    recipe_text: str,
+    env_id: str,
+    steps: int,
+    seeds: int,
+    out: Path,
+    overrides: Sequence[str] = (),
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Train every variant with seeds ``0..seeds-1`` under ``out`` and write the summary files.
+
+    :returns: one row per variant: final and best mean ± standard error across seeds.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from zoo_core.running.training import train
+
+    if seeds < 1:
+        raise ZooError(f"--seeds must be at least 1; got {seeds}")
+    arms = variants(recipe_text)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(arm, seed) for arm in arms for seed in range(seeds)]
+    bar = Progress(TextColumn("[bold]ablation"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[now]}"),
+                   TimeElapsedColumn(), disable=not progress)
+    with bar:
+        task = bar.add_task("runs", total=len(jobs), now="")
+        for arm, seed in jobs:
+            run_dir = out / _slug(arm.name) / f"seed{seed}"
+            bar.update(task, now=f"{arm.name} seed {seed}")
+            if not (run_dir / "results.json").exists():  # finished runs are kept: resumable
+                if run_dir.exists():
+                    import shutil
+
+                    shutil.rmtree(run_dir)  # an unfinished run restarts from scratch, same seed
+                train(arm.recipe, env_id, steps, seed, run_dir, [*overrides, *arm.overrides])
+            bar.advance(task)
+    rows, curves_by_arm = [], {}
+    for arm in arms:
+        runs = [out / _slug(arm.name) / f"seed{seed}" for seed in range(seeds)]
+        curves = [curve(r) for r in runs]
+        length = min(len(c[1]) for c in curves)
+        if length == 0:
+            raise ZooError(f"no periodic evaluations in {runs[0]}; set run.eval_every below --steps")
+        xs = curves[0][0][:length]
+        mean, se = mean_and_se([c[1][:length] for c in curves])
+        curves_by_arm[arm.name] = (xs, mean, se)
+        finals = [json.loads((r / "results.json").read_text())["mean"] for r in runs]
+        best = [float(np.max(c[1])) for c in curves]
+        rows.append({
+            "variant": arm.name, "seeds": seeds, "env_steps": int(xs[-1]),
+            "final_mean": float(np.mean(finals)),
+            "final_se": float(np.std(finals, ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
+            "best_mean": float(np.mean(best)),
+            "best_se": float(np.std(best, ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
+        })
+    write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}")
+    return rows
+
+
+def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  out: Path, title: str) -> None:
+    """``ablation.csv``, ``ablation.md`` and ``ablation.png`` under ``out``."""
+    with atomic_path(out / "ablation.csv", suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [f"# {title}", "", "| variant | final return (mean ± s.e.) | best evaluation (mean ± s.e.) | seeds |",
+             "|---|---|---|---|"]
+    lines += [f"| {r['variant']} | {r['final_mean']:.1f} ± {r['final_se']:.1f} | {r['best_mean']:.1f} ± "
+              f"{r['best_se']:.1f} | {r['seeds']} |" for r in rows]
+    with atomic_path(out / "ablation.md", suffix=".md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, (xs, mean, se) in curves.items():
+        (line,) = ax.plot(xs, mean, label=name, linewidth=2 if "-" not in name and " " not in name else 1.2)
+        ax.fill_between(xs, mean - se, mean + se, color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("evaluation return (mean ± s.e. over seeds)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    with atomic_path(out / "ablation.png", suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
