@@ -19,7 +19,10 @@ from typing import Any
 import torch
 
 from zoo_core.learning.value_distribution import ScalarValue, TDInputs
-from zoo_core.learning.value_learning import huber_loss, huber_loss_grad, td_error_grad
+from zoo_core.learning.value_learning import huber_loss_grad, td_error_grad
+
+# F.huber_loss's kernel without its Python wrapper (the learner is overhead-bound); 0 is reduction "none".
+_huber_loss = torch._C._nn.huber_loss
 
 FusedLoss = Callable[[Any, TDInputs, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 _FUSED: dict[type, FusedLoss] = {}
@@ -43,7 +46,7 @@ def scalar_loss_and_grad(
     error = value.td_error(td)
     grad_error = huber_loss_grad(error, grad_loss, value.huber_delta)
     grad_q_tm1 = td_error_grad(grad_error, td.a_tm1, td.out_tm1.shape[-2])
-    return huber_loss(error, value.huber_delta), error.abs(), grad_q_tm1.unsqueeze(-1)
+    return _huber_loss(error, torch.zeros_like(error), 0, value.huber_delta), error.abs(), grad_q_tm1.unsqueeze(-1)
 
 
 register_fused_loss(ScalarValue, scalar_loss_and_grad)
