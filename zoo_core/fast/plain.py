@@ -246,7 +246,7 @@ class PlainLearner:
         enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
-            obs_tm1, a_tm1, r_t, discount_t, obs_t, weights = batch
+            obs_tm1, a_tm1, r_t, discount_t, _, weights = batch  # obs_t: read by _forwards
             online, size = self.online, obs_tm1.shape[0]
             saved: list[torch.Tensor] = []
             if fused is None:
