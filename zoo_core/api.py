@@ -61,6 +61,7 @@ from zoo_core.learning.value_distribution import TDInputs
 from zoo_core.learning.value_learning import polyak_update
 from zoo_core.publishing.load import load
 from zoo_core.running.atomic import atomic_path
+from zoo_core.running.interrupts import ignore_stop_signals, shield_children
 from zoo_core.running.loops import Loop, LoopState, Turn
 from zoo_core.running.workers import WorkerGroup
 
@@ -70,8 +71,8 @@ __all__ = [
     "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy", "ReplayBuffer", "Setup", "Stateful",
     "SteppingAgent", "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError",
     "atomic_path", "build_network", "check_finite", "clip_grad_norm", "exploration_role", "has_impls", "hookimpl",
-    "load", "load_optimizer_state", "load_rng_state", "lookup_module", "make_section", "network_spec",
-    "nonneg_int", "optimizer_state", "param", "polyak_update", "positive_int", "progress_default",
-    "register_fused_loss", "resolve", "rng_state", "seeded_rng", "torso_and_core", "unknown_env_error",
-    "value_role",
+    "ignore_stop_signals", "load", "load_optimizer_state", "load_rng_state", "lookup_module", "make_section",
+    "network_spec", "nonneg_int", "optimizer_state", "param", "polyak_update", "positive_int", "progress_default",
+    "register_fused_loss", "resolve", "rng_state", "seeded_rng", "shield_children", "torso_and_core",
+    "unknown_env_error", "value_role",
 ]

@@ -19,5 +19,18 @@ class CheckpointError(ZooError):
     """A checkpoint is missing, truncated, corrupted, unsafe or incompatible."""
 
 
+class UnsafeFileError(CheckpointError):
+    """A folder holds a file that could run code when loaded (a pickle): tampering, not damage."""
+
+
 class NonFiniteError(ZooError):
     """Training produced a non-finite loss or parameter."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a run; it was checkpointed first (``checkpoint``, None if it had
+    not trained a step). The CLI prints the message and exits with 128 + ``signum``."""
+
+    def __init__(self, message: str, signum: int, checkpoint: object = None):
+        super().__init__(message)
+        self.signum, self.checkpoint = signum, checkpoint

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -237,9 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as exc:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt as exc:  # RunInterrupted says which signal and where the run was saved
         print(f"zoo: {exc or 'interrupted'}", file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", signal.SIGINT)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -260,6 +261,7 @@ def _train(args: argparse.Namespace) -> int:
         args.out,
         overrides,
         progress=_progress() and not args.no_progress,
+        rows=not sys.stdout.isatty(),
     )
     _report(result)
     return 0
@@ -272,8 +274,10 @@ def _progress() -> bool:
 def _report(result) -> None:
     final = result.final.summary if result.final else None
     print(f"run: {result.run_dir}")
-    if result.evaluations:
-        print(f"best periodic evaluation: {result.best_eval_mean:.1f}")
+    if result.stopped_early:
+        print(result.stopped_early)
+    if result.best is not None:
+        print(f"best periodic evaluation: {result.best:.1f} (the agent in {result.run_dir / 'best'})")
     if final:
         print(
             f"final evaluation over {final['episodes']} episodes: mean {final['mean']:.1f} "
@@ -284,7 +288,8 @@ def _report(result) -> None:
 def _resume(args: argparse.Namespace) -> int:
     from zoo_core.running.training import resume
 
-    _report(resume(args.run_dir, args.steps, progress=_progress() and not args.no_progress))
+    _report(resume(args.run_dir, args.steps, progress=_progress() and not args.no_progress,
+                   rows=not sys.stdout.isatty()))
     return 0
 
 

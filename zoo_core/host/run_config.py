@@ -18,6 +18,10 @@ class RunConfig:
     eval_episodes: int = param(10, "Episodes per periodic evaluation.")
     eval_epsilon: float = param(0.0, "ε of the periodic evaluations (Atari protocols use 0.001).")
     checkpoint_every: int = param(10_000, "Env steps between checkpoints (0: only at the end).")
+    checkpoint_minutes: float = param(
+        10.0, "Wall-clock minutes between checkpoints, beside checkpoint_every (0: steps only); a kill loses "
+        "minutes at most."
+    )
     keep_checkpoints: int = param(3, "Checkpoints kept; older ones are deleted.")
     target_return: float | None = param(
         None, "Stop once a periodic evaluation's mean return reaches this (None: run all steps)."

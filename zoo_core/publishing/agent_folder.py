@@ -167,6 +167,7 @@ def write_model_card(folder: Path, verified: dict[str, Any] | None) -> None:
         where = "the export's own evaluation (not verified by a leaderboard)"
     plugins = ", ".join(f"`{p}` {v}" for p, v in doc.get("plugin_versions", {}).items()) or "none"
     name = doc["recipe"]
+    commands = "\n".join([doc.get("command", "python API"), *doc.get("resumes", [])])  # the run's resumes too
     card = f"""---
 library_name: agent-zoo
 tags:
@@ -201,7 +202,7 @@ Export evaluation: {s["episodes"]} greedy episodes (ε = {protocol["epsilon"]}),
 **Trained with** (seed {doc["seed"]}, {doc["total_steps"]} env steps):
 
 ```bash
-{doc.get("command", "python API")}
+{commands}
 ```
 
 **Use it:**

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from safetensors import SafetensorError
 
-from zoo_core.errors import CheckpointError
+from zoo_core.errors import CheckpointError, UnsafeFileError
 
 if TYPE_CHECKING:
     import torch
@@ -70,7 +70,7 @@ def refuse_unsafe_files(folder: Path, never_read: frozenset[str] = frozenset()) 
         if path.parent == folder and path.name in never_read:
             continue
         if path.is_file() and looks_like_pickle(path):
-            raise CheckpointError(
+            raise UnsafeFileError(
                 f"refusing to load {folder}: {path.name} is a pickle-format file, which can run code; "
                 "zoo checkpoints hold only safetensors and JSON"
             )
@@ -309,3 +309,43 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
     tensors = {p.stem: read_tensors(p) for p in sorted(path.glob("*.safetensors"))}
     documents = {p.stem: read_json(p) for p in sorted(path.glob("*.json")) if p.name != MANIFEST}
     return tensors, documents
+
+
+_PARTIAL = re.compile(r"^\.(tmp|old)-(.+)-(\d+)$")
+
+
+def recover_partial_writes(folder: Path) -> list[str]:
+    """Finish what an interrupted :func:`write_folder` left in ``folder``; return what was done.
+
+    A ``.tmp-<name>-<pid>`` folder is a write that never completed (as large as a checkpoint, so
+    it must not stay forever): it is removed. An ``.old-<name>-<pid>`` folder is the previous
+    ``<name>`` moved aside for its replacement: it is put back if the replacement never arrived,
+    else removed. Call it only while holding the run's lock (no writer can be at work).
+    """
+    done: list[str] = []
+    if not folder.is_dir():
+        return done
+    for entry in sorted(folder.iterdir()):
+        m = _PARTIAL.match(entry.name)
+        if m is None or not entry.is_dir():
+            continue
+        kind, name = m.group(1), m.group(2)
+        if kind == "old" and not (folder / name).exists():
+            entry.rename(folder / name)
+            done.append(f"restored {folder / name} (its replacement was never finished)")
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+            done.append(f"removed the unfinished write {entry}")
+    return done
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged checkpoint to ``damaged-<name>`` (kept for inspection, never loaded or
+    counted among the kept checkpoints)."""
+    target = path.with_name(f"damaged-{path.name}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"damaged{n}-{path.name}")
+    path.rename(target)
+    return target

@@ -51,6 +51,15 @@ class Loop(Protocol):
         """Gather and learn until ``agent.env_steps >= until``, yielding after each unit of work."""
         ...
 
+    def pause(self) -> None:
+        """Hold any work that runs beside the trainer (asynchronous workers) until the next
+        :meth:`turns` step, so that :meth:`state_dict` and the agent's state are one snapshot.
+
+        The trainer calls it before every checkpoint. A loop whose work happens only inside
+        :meth:`turns`, or whose :meth:`state_dict` collects its in-flight work, does nothing.
+        """
+        ...
+
     def state_dict(self) -> LoopState:
         """Everything the loop holds beyond the agent (env states, in-flight work)."""
         ...
@@ -88,6 +97,9 @@ class StepLoop:
             updated = agent.maybe_update()
             self.obs = step.obs
             yield Turn(step.episodes, updated)
+
+    def pause(self) -> None:
+        pass  # all its work happens inside turns()
 
     def state_dict(self) -> LoopState:
         return {}, self.env.state_dict()

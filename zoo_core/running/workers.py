@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zoo_core.errors import ZooError
+from zoo_core.running.interrupts import ignore_stop_signals, shield_children
 
 RAY_MISSING = (
     "--backend ray needs Ray, which is not installed; install it with "
@@ -31,6 +32,7 @@ def _one_line(exc: BaseException) -> str:
 
 def _serve(factory: Callable[[int], Any], index: int, conn: Any) -> None:
     """A local worker process: build the object, then answer ``(method, args)`` until told to stop."""
+    ignore_stop_signals()  # SIGINT/SIGTERM to the process group: the parent stops its workers
     import torch
 
     torch.set_num_threads(1)  # one core per worker; the learner keeps its own setting
@@ -105,7 +107,8 @@ class WorkerGroup:
         for i in range(self.n):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_serve, args=(factory, i, child), daemon=True, name=f"zoo-{self.name}-{i}")
-            proc.start()
+            with shield_children():
+                proc.start()
             child.close()
             self._conns.append(parent)
             self._procs.append(proc)

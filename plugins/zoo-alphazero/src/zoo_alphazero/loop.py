@@ -86,6 +86,9 @@ class SelfPlayLoop:
 
     # --- checkpoints ------------------------------------------------------------------------------
 
+    def pause(self) -> None:
+        pass  # state_dict collects the work in flight, so any turn boundary is a snapshot
+
     def state_dict(self) -> LoopState:
         for i in range(self.n):
             if self.workers.busy(i):

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch.multiprocessing as torch_mp
 
-from zoo_core.api import LoopState, NonFiniteError, Setup, Turn, ZooError
+from zoo_core.api import LoopState, NonFiniteError, Setup, Turn, ZooError, shield_children
 from zoo_impala.a3c_agent import A3CAgent
 from zoo_impala.a3c_worker import ENV_STEPS, UPDATES, ActorFactory, Report, Shared, work, worker_seed
 from zoo_impala.actor import ActorSpec, make_actor
@@ -88,6 +88,7 @@ class A3CLoop:
         if state is not None and len(state[1].get("updates_by_worker", [])) == self.n:
             self.updates_by_worker = [int(u) for u in state[1]["updates_by_worker"]]
         self.paused = True
+        self.held = Turn()  # what the workers reported while parked by pause()
         self._closed = False
         spec = ActorSpec(
             recipe=setup.recipe_text, env_ids=(setup.env_id,), config=setup.config.to_json(),
@@ -107,8 +108,9 @@ class A3CLoop:
             for i in range(self.n)
         ]
         try:
-            for proc in self.procs:
-                proc.start()
+            with shield_children():  # workers leave stop signals to this process
+                for proc in self.procs:
+                    proc.start()
             self._await_parked(Turn())  # workers start parked: this waits until each has built its envs
         except BaseException:
             self.close()
@@ -119,27 +121,31 @@ class A3CLoop:
     def turns(self, until: int) -> Iterator[Turn]:
         agent = self.agent
         previous = agent.env_steps
-        try:
-            while agent.env_steps < until:
-                if self.paused:
-                    self._resume()
-                turn = self._gather()
-                counts = self._counters()
-                step = counts[ENV_STEPS]
-                if (step >= until or crossed(self.run.eval_every, step, previous)
-                        or crossed(self.run.checkpoint_every, step, previous)):
-                    self._pause(turn)  # the trainer evaluates or checkpoints after this turn
-                    counts = self._counters()  # final now: every worker is parked
-                # The trainer sees the counts the decision was made on, so it evaluates exactly when
-                # the workers were parked for it.
-                self._publish(turn, counts)
-                yield turn
-                previous = agent.env_steps
-        except KeyboardInterrupt:
-            # The trainer checkpoints on Ctrl-C: hold the workers so the snapshot is whole.
-            self._pause(Turn())
-            self._publish(Turn(), self._counters())
-            raise
+        while agent.env_steps < until:
+            if self.paused:
+                self._resume()
+            turn = self._gather()
+            if self.held.episodes:  # reports that came in while the trainer had them parked
+                turn.episodes[:0], self.held = self.held.episodes, Turn()
+            counts = self._counters()
+            step = counts[ENV_STEPS]
+            if (step >= until or crossed(self.run.eval_every, step, previous)
+                    or crossed(self.run.checkpoint_every, step, previous)):
+                self._pause(turn)  # the trainer evaluates or checkpoints after this turn
+                counts = self._counters()  # final now: every worker is parked
+            # The trainer sees the counts the decision was made on, so it evaluates exactly when
+            # the workers were parked for it.
+            self._publish(turn, counts)
+            yield turn
+            previous = agent.env_steps
+
+    def pause(self) -> None:
+        """Park the workers for a checkpoint the loop did not foresee (a stop signal, the
+        wall-clock period); the next turn lets them go on."""
+        if self.paused:
+            return
+        self._pause(self.held)
+        self._publish(Turn(), self._counters())
 
     def state_dict(self) -> LoopState:
         # The shared parameters, optimiser statistics and counters are the agent's checkpoint;

@@ -17,7 +17,6 @@ that is part of Hogwild too. Between iterations a worker parks while the loop ho
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.api import NonFiniteError, clip_grad_norm, make_section
+from zoo_core.api import NonFiniteError, clip_grad_norm, ignore_stop_signals, make_section
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_loss import a3c_loss
 from zoo_impala.a3c_optim import adam_step_, rmsprop_step_
@@ -178,7 +177,7 @@ def work(spec: ActorSpec, index: int, shared: Shared, actor_factory: ActorFactor
     ``("error", index, exception name, message)`` before exiting on an exception.
     """
     # Ctrl-C goes to the whole process group; the loop parks and stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_stop_signals()
     torch.set_num_threads(1)  # one core per worker
     queue = shared.queue
     try:

@@ -103,6 +103,9 @@ class ActorLearnerLoop:
                     metrics[f"return@{task}"] = sum(recent) / len(recent) if recent else float("nan")
             yield Turn(episodes, True, metrics)
 
+    def pause(self) -> None:
+        pass  # state_dict collects the work in flight, so any turn boundary is a snapshot
+
     def state_dict(self) -> LoopState:
         tensors: dict[str, torch.Tensor] = {}
         pending: dict[str, Any] = {}
