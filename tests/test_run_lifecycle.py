@@ -120,8 +120,9 @@ def test_a_run_that_never_checkpointed_starts_over_and_says_so(tmp_path, capsys)
 
 def test_a_run_that_failed_before_its_first_step_leaves_nothing(tmp_path):
     with pytest.raises(ZooError, match="could not make the env"):
-        zoo_core.train("dqn", "CartPole-v1", 200, out=tmp_path / "new", overrides=TINY, plugins=[BrokenEnv()])
-    assert not (tmp_path / "new").exists()
+        zoo_core.train("dqn", "CartPole-v1", 200, out=tmp_path / "new" / "sub", overrides=TINY,
+                       plugins=[BrokenEnv()])
+    assert not (tmp_path / "new").exists()  # nor the parent it made
     (tmp_path / "empty").mkdir()
     with pytest.raises(ZooError, match="could not make the env"):
         zoo_core.train("dqn", "CartPole-v1", 200, out=tmp_path / "empty", overrides=TINY, plugins=[BrokenEnv()])

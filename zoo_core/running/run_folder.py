@@ -26,10 +26,11 @@ class RunFolder:
     """The folder of one run, locked by this process.
 
     :param path: the run folder.
-    :param created: whether this process made the folder (so it may remove it on failure).
+    :param created: the topmost folder this process made for it (removed if the run fails before
+        its first step), or None.
     """
 
-    def __init__(self, path: Path, created: bool):
+    def __init__(self, path: Path, created: Path | None):
         self.path, self.created = path, created
         self._fd: int | None = None
 
@@ -45,10 +46,11 @@ class RunFolder:
         path = Path(out)
         if path.exists() and not path.is_dir():
             raise ZooError(f"--out {path} is a file; a run needs a folder (pick a new path)")
-        created = False
+        created: Path | None = None
         try:
+            missing = [p for p in (path, *path.parents) if not p.exists()]
             path.mkdir(parents=True)
-            created = True
+            created = missing[-1] if missing else None  # the topmost folder made here
         except FileExistsError:
             if not path.is_dir():
                 raise ZooError(f"--out {path} is a file; a run needs a folder (pick a new path)") from None
@@ -87,7 +89,7 @@ class RunFolder:
         path = Path(run_dir)
         if not (path / CONFIG).is_file():
             raise ZooError(f"{path} is not a zoo run directory (no {CONFIG})")
-        folder = cls(path, created=False)
+        folder = cls(path, created=None)
         folder.lock()
         return folder
 
@@ -123,8 +125,8 @@ class RunFolder:
 
         A folder this process created goes; one that was empty is emptied again.
         """
-        if self.created:
-            shutil.rmtree(self.path, ignore_errors=True)
+        if self.created is not None:
+            shutil.rmtree(self.created, ignore_errors=True)
         else:
             for entry in self.path.iterdir():
                 if entry.name == LOCK:
