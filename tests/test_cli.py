@@ -169,6 +169,8 @@ def test_eval_and_enjoy_write_beside_a_run_and_nowhere_unasked(run_dir, tmp_path
     assert (run_dir / "results.json").read_bytes() == final  # the run's own final evaluation is kept
     written = json.loads((run_dir / "results-eval-best.json").read_text())
     assert len(written["episode_returns"]) == 2 and proc.stdout.rstrip().endswith("results-eval-best.json")
+    proc = zoo_in_process(capsys, "eval", str(run_dir), "--episodes", "1", "--env", "gymnasium:CartPole-v1")
+    assert proc.returncode == 0 and (run_dir / "results-eval-latest-gymnasium_CartPole-v1.json").is_file(), proc.stderr
     proc = zoo_in_process(capsys, "eval", str(run_dir / "best"), "--episodes", "2")  # an agent folder
     assert proc.returncode == 0 and "->" not in proc.stdout
     proc = zoo_in_process(capsys, "enjoy", str(run_dir), "--max-steps", "20")

@@ -343,7 +343,8 @@ def _eval(args: argparse.Namespace) -> int:
     # Never the run's own results.json (its final evaluation), nor the working directory unasked;
     # an agent folder is left alone too (a file outside its manifest would fail its next load).
     run_dir = _run_directory(args.path)
-    out = Path(args.out) if args.out else (run_dir / f"results-eval-{args.which}.json" if run_dir else None)
+    name = f"results-eval-{args.which}" + (f"-{re.sub(r'[^A-Za-z0-9.-]', '_', args.env)}" if args.env else "")
+    out = Path(args.out) if args.out else (run_dir / f"{name}.json" if run_dir else None)
     if out is not None:
         write_results(result, out, extra={"agent": args.path, "recipe": agent.doc["recipe"]})
     s = result.summary
