@@ -1,16 +1,43 @@
-"""Shared fixtures: a fake installed-plugin site, small training settings, the CLI runner."""
+"""Shared fixtures: a fake installed-plugin site, small training settings, the CLI runner, and a
+check that the test run leaves nothing in the repository."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# What a command writes by default into its working directory; a test that leaves one of these
+# in the repository wrote where it should not (tests write under tmp_path).
+STRAY = ("runs", "results.json", "arena.json", "replay.mp4")
+_present_at_start: set[str] = set()
+
+
+def _stray() -> set[str]:
+    return {name for name in STRAY if (ROOT / name).exists()}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _present_at_start.update(_stray())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):  # under xdist the controller checks once, at the end
+        return
+    gained = sorted(_stray() - _present_at_start)
+    if gained:
+        where = ", ".join(str(ROOT / name) for name in gained)
+        print(f"\nERROR: the tests left {where} in the repository; write under tmp_path", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 # Small, fast DQN settings for tests that only need a few hundred steps of real training.
 TINY = [
@@ -83,16 +110,40 @@ def fake_site(tmp_path, monkeypatch):
         sys.modules.pop(f"fake_zoo_{name}", None)
 
 
+_SCRATCH: list[Path] = []
+
+
+def _scratch_dir() -> Path:
+    if not _SCRATCH:
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="zoo-cli-cwd-")))
+        atexit.register(shutil.rmtree, _SCRATCH[0], True)
+    return _SCRATCH[0]
+
+
+def zoo_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess:
+    """The ``zoo`` CLI in this process (``main([...])``), as a CompletedProcess for the asserts here."""
+    from zoo_core.cli.main import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out, err)
+
+
 def run_zoo(
     *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300
 ) -> subprocess.CompletedProcess:
-    """Run the ``zoo`` CLI in a subprocess (the console script's code path)."""
+    """Run the ``zoo`` CLI in a subprocess (the console script's code path).
+
+    :param cwd: working directory; by default a scratch folder, so a default output path (``runs/``)
+        never lands in the repository.
+    """
     full_env = dict(os.environ, CI="1", **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "zoo_core.cli.main", *args],
         capture_output=True,
         text=True,
-        cwd=cwd,
+        cwd=cwd or _scratch_dir(),
         env=full_env,
         timeout=timeout,
     )

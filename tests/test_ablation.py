@@ -6,10 +6,10 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import TINY, run_zoo
+from conftest import TINY, assert_one_line_error, run_zoo, zoo_in_process
 
 from zoo_core import Recipe, hookimpl
-from zoo_core.running.ablation import mean_and_se, variants
+from zoo_core.running.ablation import mean_and_se, plan, variants
 
 
 def test_mean_and_standard_error_by_hand():
@@ -56,8 +56,38 @@ def test_cli_ablate_writes_table_and_plot_and_resumes(tmp_path):
     assert all(r["seeds"] == "2" and r["env_steps"] == "200" for r in rows)
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
     assert "| dqn+dueling |" in (out / "ablation.md").read_text()
-    stamp = (out / "dqn+dueling" / "seed0" / "results.json").stat().st_mtime_ns
+    (finished,) = out.glob("dqn+dueling/*/seed0/results.json")  # under the folder of its settings
+    stamp = finished.stat().st_mtime_ns
     proc = run_zoo("ablate", "dqn+dueling", "--env", "CartPole-v1", "--steps", "200", "--seeds", "2",
                    "--out", str(out), *sets)
     assert proc.returncode == 0, proc.stderr
-    assert (out / "dqn+dueling" / "seed0" / "results.json").stat().st_mtime_ns == stamp  # not retrained
+    assert finished.stat().st_mtime_ns == stamp  # not retrained
+
+
+def test_every_variant_is_checked_before_any_trains(tmp_path, capsys, monkeypatch):
+    import zoo_core.running.training as training
+
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained before validating"))
+    out = tmp_path / "abl"
+    base = ["ablate", "dqn+dueling", "--env", "CartPole-v1", "--steps", "200", "--out", str(out)]
+    proc = zoo_in_process(capsys, *base, "--set", "run.eval_every=500")
+    assert_one_line_error(proc, "variant 'dqn+dueling' has run.eval_every=500", "--set run.eval_every=N", "200")
+    proc = zoo_in_process(capsys, *base, "--set", "run.eval_every=0")
+    assert_one_line_error(proc, "run.eval_every=0")
+    assert_one_line_error(zoo_in_process(capsys, *base, "--set", "lrr=1"), "unknown hyperparameter 'lrr'")
+    proc = zoo_in_process(capsys, "ablate", "dqn", "--env", "CartPol-v1", "--steps", "200", "--out", str(out),
+                          "--set", "run.eval_every=100")
+    assert_one_line_error(proc, "unknown environment 'CartPol-v1'")
+    assert not out.exists()
+
+
+def test_finished_runs_are_keyed_by_their_settings():
+    sets = ["run.eval_every=100"]
+    first = plan("dqn+dueling", "CartPole-v1", 200, sets)
+    assert [arm.name for arm, _ in first] == ["dqn+dueling", "dqn+dueling-dueling"]
+    assert plan("dqn+dueling", "CartPole-v1", 200, sets) == first  # same settings: same folders
+    assert first[0][1] != first[1][1]
+    for other in (plan("dqn+dueling", "CartPole-v1", 200, [*sets, "lr=0.002"]),
+                  plan("dqn+dueling", "CartPole-v1", 300, sets),
+                  plan("dqn+dueling", "Acrobot-v1", 200, sets)):
+        assert all(a == b and k != j for (a, k), (b, j) in zip(first, other, strict=True))

@@ -9,10 +9,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, run_zoo
+from conftest import TINY, assert_one_line_error, run_zoo, zoo_in_process
 
 import zoo_core
 from zoo_core.publishing.agent_folder import export_agent, write_model_card
+from zoo_core.running.atomic import shared_mode
 from zoo_core.running.checkpoint import CheckpointError, verify_folder, write_manifest
 
 
@@ -30,6 +31,8 @@ def test_export_writes_every_file_and_the_manifest_covers_them(exported):
                      "learning_curve.png", "agent.pt", "manifest.json"}
     manifest = verify_folder(exported)
     assert set(manifest["files"]) == names - {"manifest.json"}
+    modes = {p.name: p.stat().st_mode & 0o777 for p in exported.iterdir()}
+    assert modes == dict.fromkeys(modes, shared_mode())  # safetensors writes 0600 unless told
     assert manifest["exports"] == ["agent.pt"]
     config = json.loads((exported / "config.json").read_text())
     assert config["recipe"] == "dqn+dueling" and config["env_id"] == "CartPole-v1"
@@ -133,9 +136,22 @@ def test_registry_cli_lists_and_errors(exported, tmp_path):
     assert missing.returncode == 2 and missing.stderr.strip() == "zoo: error: zoo registry --add FOLDER needs --id NAME"
 
 
-def test_export_of_a_run_without_periodic_evaluations(tmp_path):
+def test_export_of_a_run_without_periodic_evaluations(tmp_path, capsys):
     zoo_core.train("dqn", "CartPole-v1", 200, 0, tmp_path / "run", TINY)  # eval_every=0: eval.csv has no rows
+    proc = zoo_in_process(capsys, "export", str(tmp_path / "run"), "--out", str(tmp_path / "agent"))  # --which best
+    assert_one_line_error(proc, "has no best/ agent", "--which latest")
     out = export_agent(tmp_path / "run", tmp_path / "agent", which="latest", episodes=2, video=False)
     names = {p.name for p in out.iterdir()}
     assert "learning_curve.png" not in names and "replay.mp4" not in names and "agent.pt" in names
     verify_folder(out)
+
+
+def test_export_takes_registry_ids(tmp_path, capsys):
+    out = tmp_path / "agent"
+    proc = zoo_in_process(capsys, "export", "registry:dqn-cartpole-v1", "--out", str(out), "--episodes", "2",
+                          "--no-video")
+    assert proc.returncode == 0, proc.stderr
+    manifest = verify_folder(out)
+    assert {"model.safetensors", "config.json", "results.json", "README.md"} <= set(manifest["files"])
+    results = json.loads((out / "results.json").read_text())
+    assert results["agent"] == "registry:dqn-cartpole-v1" and results["mean"] == 500.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import subprocess
@@ -243,3 +244,19 @@ def test_content_allowlist(tmp_path):
         ckpt.write_manifest(bad)  # the hashes match: only the content check can refuse it
         with pytest.raises(CheckpointError, match=needle):
             ckpt.verify_folder(bad)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_files_the_zoo_writes_honour_the_umask(tmp_path, umask):
+    from zoo_core.running.atomic import atomic_path, shared_mode
+
+    old = os.umask(umask)
+    try:
+        assert shared_mode() == 0o666 & ~umask
+        folder = ckpt.write_folder(tmp_path / "agent", {"model": {"w": torch.zeros(3)}}, {"config": {"a": 1}})
+        with atomic_path(tmp_path / "results.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [*folder.iterdir(), tmp_path / "results.json"]}
+    assert modes == dict.fromkeys(["model.safetensors", "config.json", "manifest.json", "results.json"], 0o666 & ~umask)

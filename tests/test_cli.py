@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 
 import imageio.v3 as iio
 import pytest
-from conftest import TINY, assert_one_line_error, run_zoo
+from conftest import TINY, assert_one_line_error, run_zoo, zoo_in_process
 
 
 def _sets(settings):
@@ -106,8 +109,86 @@ def test_listing_commands():
         (["fly"], ["invalid choice"]),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args, needles):
-    assert_one_line_error(run_zoo(*args), *needles)
+def test_bad_input_is_one_line_and_exit_2(args, needles, tmp_path):
+    assert_one_line_error(run_zoo(*args, cwd=tmp_path), *needles)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["train", "dqn"], "zoo: error: the following arguments are required: --env (see `zoo train --help`)"),
+        (["eval", "x", "--episodes", "0"],
+         "zoo: error: argument --episodes: expected a positive integer, got '0' (see `zoo eval --help`)"),
+        (["fly"], "zoo: error: argument command: invalid choice: 'fly'"),
+    ],
+)
+def test_usage_errors_say_zoo_error_once(capsys, args, line):
+    proc = zoo_in_process(capsys, *args)
+    assert proc.returncode == 2 and proc.stderr.startswith(line), proc.stderr
+    assert proc.stderr.count("zoo") == line.count("zoo") and proc.stderr.count("\n") == 1
+
+
+def test_dry_run_prints_the_resolved_config_and_writes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    proc = zoo_in_process(capsys, "train", "dqn", "--env", "CartPole-v1", "--seed", "3", "--set", "lr=0.01",
+                          "--backend", "local", "--out", str(tmp_path / "run"), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["env_id"] == "CartPole-v1" and doc["env_family"] == "gymnasium" and doc["seed"] == 3
+    dqn = doc["config"]["dqn"]
+    assert dqn["lr"] == 0.01  # --set wins; the rest are the recipe's CartPole values, not the defaults
+    assert dqn["train_freq"] == 256 and dqn["gradient_steps"] == 128 and dqn["hidden"] == [256, 256]
+    assert doc["config"]["run"]["backend"] == "local"
+    assert doc["signature"]["obs_shape"] == [4] and doc["signature"]["num_actions"] == 2
+    assert list(tmp_path.iterdir()) == []
+    assert_one_line_error(zoo_in_process(capsys, "train", "dqn", "--env", "CartPole-v1", "--set", "lrr=1",
+                                         "--dry-run"), "unknown hyperparameter 'lrr'")
+
+
+def test_recipes_verbose_shows_the_values_a_recipe_uses_on_an_env(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    proc = zoo_in_process(capsys, "recipes", "dqn", "--env", "CartPole-v1", "-v")
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in proc.stdout.splitlines() if line.startswith("│ ")}
+    assert rows["dqn.lr"][:2] == ["0.0023", "0.001"]  # value on CartPole-v1, then the default
+    assert rows["dqn.train_freq"][:2] == ["256", "1"] and rows["dqn.gradient_steps"][:2] == ["128", "1"]
+    assert "dqn on CartPole-v1 (gymnasium family)" in proc.stdout
+    proc = zoo_in_process(capsys, "recipes", "-v")
+    assert proc.returncode == 0 and "[dqn] defaults" in proc.stdout and "zoo recipes RECIPE --env ENV -v" in proc.stdout
+    assert_one_line_error(zoo_in_process(capsys, "recipes", "--env", "CartPole-v1"), "zoo recipes RECIPE --env ENV")
+
+
+def test_eval_and_enjoy_write_beside_a_run_and_nowhere_unasked(run_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER"):
+        monkeypatch.delenv(name, raising=False)  # restored after; rendering may set them
+    final = (run_dir / "results.json").read_bytes()
+    proc = zoo_in_process(capsys, "eval", str(run_dir), "--episodes", "2", "--which", "best")
+    assert proc.returncode == 0, proc.stderr
+    assert (run_dir / "results.json").read_bytes() == final  # the run's own final evaluation is kept
+    written = json.loads((run_dir / "results-eval-best.json").read_text())
+    assert len(written["episode_returns"]) == 2 and proc.stdout.rstrip().endswith("results-eval-best.json")
+    proc = zoo_in_process(capsys, "eval", str(run_dir), "--episodes", "1", "--env", "gymnasium:CartPole-v1")
+    assert proc.returncode == 0 and (run_dir / "results-eval-latest-gymnasium_CartPole-v1.json").is_file(), proc.stderr
+    proc = zoo_in_process(capsys, "eval", str(run_dir / "best"), "--episodes", "2")  # an agent folder
+    assert proc.returncode == 0 and "->" not in proc.stdout
+    proc = zoo_in_process(capsys, "enjoy", str(run_dir), "--max-steps", "20")
+    assert proc.returncode == 0, proc.stderr
+    assert (run_dir / "replay-latest.mp4").is_file()
+    proc = zoo_in_process(capsys, "enjoy", str(run_dir / "best"), "--max-steps", "20")
+    assert proc.returncode == 0 and "pass --video FILE.mp4" in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing in the working directory
+
+
+def test_rendering_on_a_headless_machine_prints_no_sdl_noise(run_dir, tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "SDL_VIDEODRIVER", "SDL_AUDIODRIVER")}
+    proc = subprocess.run([sys.executable, "-m", "zoo_core.cli.main", "enjoy", str(run_dir), "--max-steps", "10",
+                           "--video", str(tmp_path / "v.mp4")], capture_output=True, text=True, cwd=tmp_path,
+                          env=dict(env, CI="1"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr  # no "error: XDG_RUNTIME_DIR is invalid or not set"
 
 
 def test_train_refuses_to_overwrite_a_run(run_dir):

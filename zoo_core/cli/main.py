@@ -26,7 +26,10 @@ EXIT_USAGE = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage too)
-        raise ZooError(f"{self.prog}: {message}")
+        # main() prints "zoo: error: "; a subcommand's parser points at its own help instead of
+        # repeating the prefix ("zoo: error: zoo train: ...").
+        hint = f" (see `{self.prog} --help`)" if self.prog != "zoo" else ""
+        raise ZooError(f"{message}{hint}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--address", help="Ray cluster address for --backend ray (default: start a local Ray runtime)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
+                   help="modules to import first (they register custom envs); recorded in the run's env id")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config as JSON and exit; writes nothing")
 
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
     p.add_argument("run_dir")
@@ -68,16 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epsilon", type=float, default=0.0, help="ε of ε-greedy evaluation (0 = greedy)")
     p.add_argument("--max-steps", type=positive_int, help="cap on steps per episode")
     p.add_argument("--which", choices=("latest", "best"), default="latest", help="checkpoint of a run directory")
-    p.add_argument("--out", help="results.json path (default: the run directory's, else ./results.json)")
+    p.add_argument("--out", help="JSON file of the results (default: a run directory's results-eval-WHICH.json; "
+                                 "for anything else, only printed)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
+                   help="modules to import first: a custom env's (an agent folder's own is never imported unasked)")
 
     p = sub.add_parser("enjoy", help="watch an agent play and record a video")
-    p.add_argument("path")
-    p.add_argument("--video", default="replay.mp4", help="MP4 file to write")
+    p.add_argument("path", help="run directory, checkpoint, agent folder, registry:NAME or hf:org/name@rev")
+    p.add_argument("--video", help="MP4 file to write (default: a run directory's replay-WHICH.mp4; "
+                                   "for anything else, needed to record)")
     p.add_argument("--env")
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--max-steps", type=positive_int, default=10_000)
     p.add_argument("--which", choices=("latest", "best"), default="latest")
+    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
+                   help="modules to import first: a custom env's (an agent folder's own is never imported unasked)")
 
     p = sub.add_parser("ablate", help="a recipe against each leave-one-out variant, over seeds")
     p.add_argument("recipe")
@@ -96,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=nonneg_int, default=0, help="episode i is seeded with seed+i")
     p.add_argument("--no-video", action="store_true", help="skip replay.mp4")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
+                   help="modules to import first: a custom env's (an agent folder's own is never imported unasked)")
 
     p = sub.add_parser("registry", help="list and search the registry of pretrained agents")
     p.add_argument("query", nargs="?", help="substring of the id, env or recipe")
@@ -112,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", help="installed plugins, their versions and load status")
     p = sub.add_parser("recipes", help="what can be trained")
+    p.add_argument("recipe", nargs="?", help="only this recipe (or composition, e.g. dqn+dueling)")
+    p.add_argument("--env", help="with RECIPE: the values it trains with on this env (its family's settings)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
     sub.add_parser("envs", help="environment families and ids")
     from zoo_core.cli import hub as cli_hub
@@ -244,8 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from zoo_core.envs.custom import with_gym_packages
     from zoo_core.running.training import train
 
+    args.env = with_gym_packages(args.env, args.gym_packages)
+    if args.dry_run:
+        return _dry_run(args)
     overrides = list(args.overrides)
     if args.address and args.backend != "ray":
         raise ZooError("--address is the Ray cluster's address; it needs --backend ray")
@@ -293,11 +313,11 @@ def _resume(args: argparse.Namespace) -> int:
     return 0
 
 
-def _agent_and_env(path: str, which: str, env_id: str | None):
+def _agent_and_env(path: str, which: str, env_id: str | None, gym_packages: Sequence[str] = ()):
     from zoo_core.host.session import check_signature, resolve
     from zoo_core.publishing.load import load
 
-    agent = load(path, which=which)
+    agent = load(path, which=which, gym_packages=gym_packages)
     setup = agent.setup
     if env_id and env_id != setup.env_id:
         setup = resolve(agent.doc["recipe"], env_id, saved=agent.doc["config"])
@@ -307,32 +327,35 @@ def _agent_and_env(path: str, which: str, env_id: str | None):
     return agent, setup
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _run_directory(path: str) -> Path | None:
+    """``path`` as a run directory (config.json and checkpoints/), or None for anything else."""
     from zoo_core.running.checkpoint import CONFIG
+
+    folder = Path(path)
+    return folder if (folder / CONFIG).is_file() and (folder / "checkpoints").is_dir() else None
+
+
+def _eval(args: argparse.Namespace) -> int:
     from zoo_core.running.evaluation import EvalProtocol, evaluate, write_results
 
-    agent, setup = _agent_and_env(args.path, args.which, args.env)
+    agent, setup = _agent_and_env(args.path, args.which, args.env, args.gym_packages)
     protocol = EvalProtocol(
         env_id=setup.env_id, episodes=args.episodes, seed=args.seed, epsilon=args.epsilon, max_steps=args.max_steps
     )
     result = evaluate(
         agent.act, lambda: setup.make_env(training=False), protocol, progress=_progress() and not args.no_progress
     )
-    path = Path(args.path)
-    out = (
-        Path(args.out)
-        if args.out
-        else (
-            path / "results.json"
-            if (path / CONFIG).is_file() and (path / "checkpoints").is_dir()
-            else Path("results.json")
-        )
-    )
-    write_results(result, out, extra={"agent": str(path), "recipe": agent.doc["recipe"]})
+    # Never the run's own results.json (its final evaluation), nor the working directory unasked;
+    # an agent folder is left alone too (a file outside its manifest would fail its next load).
+    run_dir = _run_directory(args.path)
+    name = f"results-eval-{args.which}" + (f"-{re.sub(r'[^A-Za-z0-9.-]', '_', args.env)}" if args.env else "")
+    out = Path(args.out) if args.out else (run_dir / f"{name}.json" if run_dir else None)
+    if out is not None:
+        write_results(result, out, extra={"agent": args.path, "recipe": agent.doc["recipe"]})
     s = result.summary
     print(
         f"{setup.env_id}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
-        f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f}) -> {out}"
+        f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f})" + (f" -> {out}" if out else "")
     )
     return 0
 
@@ -341,14 +364,18 @@ def _enjoy(args: argparse.Namespace) -> int:
     from zoo_core.running.evaluation import EvalProtocol, evaluate
     from zoo_core.running.video import write_video
 
-    agent, setup = _agent_and_env(args.path, args.which, args.env)
+    run_dir = _run_directory(args.path)
+    video = Path(args.video) if args.video else (run_dir / f"replay-{args.which}.mp4" if run_dir else None)
+    agent, setup = _agent_and_env(args.path, args.which, args.env, args.gym_packages)
     frames: list = []
     protocol = EvalProtocol(env_id=setup.env_id, episodes=1, seed=args.seed, max_steps=args.max_steps)
-    result = evaluate(
-        agent.act, lambda: setup.make_env(training=False, render_mode="rgb_array"), protocol, record=frames.append
-    )
-    write_video(frames, Path(args.video))
-    print(f"{setup.env_id}: return {result.returns[0]:.1f} in {result.lengths[0]} steps -> {args.video}")
+    render = "rgb_array" if video else None
+    result = evaluate(agent.act, lambda: setup.make_env(training=False, render_mode=render), protocol,
+                      record=frames.append if video else None)
+    if video:
+        write_video(frames, video)
+    where = f" -> {video}" if video else " (no video: pass --video FILE.mp4 to record one)"
+    print(f"{setup.env_id}: return {result.returns[0]:.1f} in {result.lengths[0]} steps{where}")
     return 0
 
 
@@ -357,7 +384,8 @@ def _export(args: argparse.Namespace) -> int:
     from zoo_core.running.checkpoint import read_json
 
     out = export_agent(args.path, args.out, which=args.which, episodes=args.episodes, seed=args.seed,
-                       video=not args.no_video, progress=_progress() and not args.no_progress)
+                       video=not args.no_video, progress=_progress() and not args.no_progress,
+                       gym_packages=args.gym_packages)
     s = read_json(out / "results.json")
     files = ", ".join(sorted(p.name for p in out.iterdir()))
     print(f"exported {out}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes ({files})")
@@ -426,28 +454,76 @@ def _plugins(args: argparse.Namespace) -> int:
 
 
 def _recipes(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from rich.console import Console
     from rich.table import Table
 
     from zoo_core.host.config import field_help
-    from zoo_core.host.manager import build_catalog, catalog_manager
+    from zoo_core.host.manager import build_catalog, catalog_manager, make_manager
+    from zoo_core.host.recipes import parse_recipe
+    from zoo_core.host.session import resolve
 
+    if args.env and not args.recipe:
+        raise ZooError("--env shows a recipe's values on that env: zoo recipes RECIPE --env ENV -v")
     catalog = build_catalog(catalog_manager())
     table = Table("recipe", "algorithm", "plugins", "description")
-    for name, recipe in sorted(catalog.recipes.items()):
-        table.add_row(name, recipe.algorithm, ", ".join(recipe.plugins) or "-", recipe.description)
+    if args.recipe:
+        recipe, plugins = parse_recipe(args.recipe, catalog.recipes)
+        shown = [(args.recipe, recipe.algorithm, plugins, recipe.description)]
+    else:
+        shown = [(n, r.algorithm, r.plugins, r.description) for n, r in sorted(catalog.recipes.items())]
+    for name, algorithm, plugins, description in shown:
+        table.add_row(name, algorithm, ", ".join(plugins) or "-", description)
     console = Console()
     console.print(table)
-    if args.verbose:
-        import dataclasses
-
-        for section, cls in sorted(catalog.config_classes.items()):
-            params = Table("key", "default", "help", title=f"[{section}]")
-            helps = field_help(cls)
-            for f in dataclasses.fields(cls):
-                params.add_row(f"{section}.{f.name}", repr(f.default), helps[f.name])
-            console.print(params)
+    if not args.verbose:
+        return 0
+    if args.env:  # what training would use: the recipe's layers for this env's family resolved
+        setup = resolve(args.recipe, args.env)
+        sections = {name: (type(value), value) for name, value in setup.config.items()}
+        title = f"{args.recipe} on {setup.env_id} ({setup.family.name} family)"
+    elif args.recipe:
+        classes = build_catalog(make_manager(plugins)).config_classes
+        sections = {name: (cls, None) for name, cls in classes.items()}
+        title = "defaults"
+    else:
+        sections = {name: (cls, None) for name, cls in catalog.config_classes.items()}
+        title = "defaults"
+    for section, (cls, values) in sorted(sections.items()):
+        columns = ("key", "value", "default", "help") if values is not None else ("key", "default", "help")
+        params = Table(*columns, title=_shown_text(f"[{section}] {title}"))
+        helps = field_help(cls)
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+            if values is None:
+                params.add_row(f"{section}.{f.name}", _shown(default), helps[f.name])
+                continue
+            value = getattr(values, f.name)
+            mark = "bold yellow" if value != default else ""
+            params.add_row(f"{section}.{f.name}", f"[{mark}]{_shown(value)}[/]" if mark else _shown(value),
+                           _shown(default), helps[f.name])
+        console.print(params)
+    if not args.env:
+        console.print("Recipes change these per env family; `zoo recipes RECIPE --env ENV -v` shows the values "
+                      "a recipe trains with on ENV.")
     return 0
+
+
+def _shown(value: object) -> str:
+    """A value as JSON (repr when it has none), safe from rich's markup."""
+    import json
+
+    try:
+        return _shown_text(json.dumps(value))
+    except (TypeError, ValueError):
+        return _shown_text(repr(value))
+
+
+def _shown_text(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _envs(args: argparse.Namespace) -> int:
@@ -465,7 +541,33 @@ def _envs(args: argparse.Namespace) -> int:
         except ZooError as exc:  # e.g. the family's optional package is missing
             shown = f"unavailable: {exc}"
         table.add_row(name, family.prefix or "(any gymnasium id)", shown, family.description)
+    table.caption = ("Only ids `zoo train` accepts are listed (discrete actions, array observations). "
+                     "Your own env: --env mymodule:MyEnv-v0, or --gym-packages mymodule --env MyEnv-v0.")
     print_table(table)
+    return 0
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    """``zoo train --dry-run``: the resolved run description as JSON; no folder is made."""
+    import json
+
+    from zoo_core.host.session import env_signature, resolve
+
+    if args.address and args.backend != "ray":
+        raise ZooError("--address is the Ray cluster's address; it needs --backend ray")
+    extra = [f"run.backend={args.backend}"] * bool(args.backend) + [f"run.address={args.address}"] * bool(args.address)
+    setup = resolve(args.recipe, args.env, [*args.overrides, *extra])
+    probe = setup.make_env(training=True)  # an unknown or unbuildable env fails here, as train would
+    try:
+        signature = env_signature(probe)
+    finally:
+        probe.close()
+    doc = {
+        "recipe": setup.recipe_text, "algorithm": setup.algorithm.name, "plugins": list(setup.plugins),
+        "env_id": setup.env_id, "env_family": setup.family.name, "seed": args.seed, "total_steps": args.steps,
+        "out": args.out, "signature": signature, "config": setup.config.to_json(),
+    }
+    print(json.dumps(doc, indent=1))
     return 0
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.util
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import gymnasium as gym
 
 from zoo_core.envs import atari, minatar, pomdp
+from zoo_core.envs.custom import import_env_module, split_env_id
 from zoo_core.errors import ZooError
 
 # Registry entries served by the Atari/MinAtar families instead (they need their own preprocessing).
@@ -72,17 +75,51 @@ def _gym_ids() -> list[str]:
     return [k for k, spec in gym.envs.registry.items() if "/" not in k and not _is_foreign(spec) and _installed(spec)]
 
 
+def trainable_spaces(observation_space: gym.Space, action_space: gym.Space) -> bool:
+    """Whether the zoo's agents can be trained on these spaces: an array of observations with at
+    least one dimension (``Box``), and discrete actions."""
+    return (isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) >= 1
+            and isinstance(action_space, gym.spaces.Discrete))
+
+
+@functools.cache
+def _trainable(env_id: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            env = gym.make(env_id)
+    except Exception:  # an id that cannot be built is not listed
+        return False
+    try:
+        return trainable_spaces(env.observation_space, env.action_space)
+    finally:
+        env.close()
+
+
+def _trainable_gym_ids() -> list[str]:
+    """The gymnasium ids `zoo train` accepts (`zoo envs` lists these): built once each to read
+    their spaces, so continuous-action (Pendulum) and non-array-observation (Blackjack, FrozenLake)
+    envs are left out."""
+    return [k for k in _gym_ids() if _trainable(k)]
+
+
 def _make_gym(env_id: str, *, training: bool, render_mode: str | None = None) -> gym.Env:
     """Any gymnasium-registered id, as gymnasium builds it (training makes no difference)."""
     spec = gym.envs.registry.get(env_id)
     if spec is None or _is_foreign(spec):
         # Typos of Atari/MinAtar ids land here too (empty prefix), so suggest from those families as well.
-        raise unknown_env_error(env_id, _gym_ids() + atari.list_ids() + minatar.list_ids())
+        error = unknown_env_error(env_id, _gym_ids() + atari.list_ids() + minatar.list_ids())
+        raise ZooError(f"{error}; your own env: --env MODULE:{env_id} or --gym-packages MODULE")
     try:
         return gym.make(env_id, render_mode=render_mode)
     except (gym.error.Error, ImportError) as e:
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         raise ZooError(f"cannot build environment {env_id!r}: {reason}") from e
+    except Exception as e:  # a user's env whose constructor raises: one line, not a traceback
+        reason = (str(e).splitlines() or [""])[0]
+        raise ZooError(
+            f"cannot build environment {env_id!r}: its constructor raised {type(e).__name__}: {reason}"
+        ) from e
 
 
 def _make_atari(env_id: str, *, training: bool, render_mode: str | None = None) -> gym.Env:
@@ -110,7 +147,13 @@ def builtin_families() -> list[EnvFamily]:
     """The built-in families: gymnasium (fallback, empty prefix), Atari (`ALE/`), MinAtar (`MinAtar/`) and
     partially observable classic control (`POMDP/`)."""
     return [
-        EnvFamily("gymnasium", "", _make_gym, _gym_ids, "gymnasium's registered envs, e.g. CartPole-v1"),
+        EnvFamily(
+            "gymnasium",
+            "",
+            _make_gym,
+            _trainable_gym_ids,
+            "gymnasium's registered envs with discrete actions, e.g. CartPole-v1; a user's own as MODULE:ENV_ID",
+        ),
         EnvFamily(
             "atari",
             atari.PREFIX,
@@ -136,7 +179,11 @@ def builtin_families() -> list[EnvFamily]:
 
 
 def find_family(env_id: str, families: Sequence[EnvFamily]) -> EnvFamily:
-    """The family whose prefix matches `env_id`, the longest prefix winning whatever the registration order."""
+    """The family whose prefix matches `env_id`, the longest prefix winning whatever the registration order.
+
+    A ``module:EnvId`` id is matched by its ``EnvId``.
+    """
+    env_id = split_env_id(env_id)[1]
     matching = [f for f in families if env_id.startswith(f.prefix)]
     if not matching:
         prefixes = ", ".join(f"{f.prefix}... ({f.name})" for f in families if f.prefix) or "none"
@@ -151,6 +198,18 @@ def make_env(
     render_mode: str | None = None,
     families: Sequence[EnvFamily] | None = None,
 ) -> gym.Env:
-    """Builds `env_id` with its family's make; training=True may add learner-only wrappers (Atari lives, clipping)."""
-    family = find_family(env_id, builtin_families() if families is None else families)
-    return family.make(env_id, training=training, render_mode=render_mode)
+    """Builds `env_id` with its family's make; training=True may add learner-only wrappers (Atari lives, clipping).
+
+    A ``module:EnvId`` id imports ``module`` first (which registers the env), then builds ``EnvId``.
+    """
+    name = import_env_module(env_id)
+    family = find_family(name, builtin_families() if families is None else families)
+    try:
+        return family.make(name, training=training, render_mode=render_mode)
+    except ZooError:
+        raise
+    except Exception as e:  # a plugin's or user's env that fails to build: one line, not a traceback
+        reason = (str(e).splitlines() or [""])[0]
+        raise ZooError(
+            f"cannot build environment {env_id!r} ({family.name} family): {type(e).__name__}: {reason}"
+        ) from e

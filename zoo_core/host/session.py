@@ -16,6 +16,7 @@ import numpy as np
 import pluggy
 
 from zoo_core.envs import EnvFamily, find_family, frame_stack_depth, make_env
+from zoo_core.envs.headless import quiet_sdl
 from zoo_core.envs.transforms import PadChannels, ScaleReward
 from zoo_core.errors import PluginError, ZooError
 from zoo_core.host.config import AgentConfig, resolve_config
@@ -42,6 +43,8 @@ class Setup:
     def make_env(self, training: bool, render_mode: str | None = None) -> gym.Env:
         """One environment, from a plugin's ``zoo_make_env`` or the registered family; the learner's
         (``training``) gets ``run.reward_scale``, all get ``run.obs_channels``."""
+        if render_mode is not None:
+            quiet_sdl()
         env = self.pm.hook.zoo_make_env(env_id=self.env_id, training=training, render_mode=render_mode)
         if env is None:
             env = make_env(
@@ -57,14 +60,19 @@ class Setup:
         return ScaleReward(env, run.reward_scale) if training and run.reward_scale != 1.0 else env
 
 
-def all_recipes(extra: Sequence[object] = ()) -> dict[str, Recipe]:
-    """Recipes registered by the core, every installed plugin that loads, and ``extra``."""
+def installed_catalog(extra: Sequence[object] = ()) -> Catalog:
+    """What the core, every installed plugin that loads, and ``extra`` register."""
     pm = catalog_manager()
     for obj in extra:
         name = str(getattr(obj, "name", None) or getattr(obj, "__name__", type(obj).__name__))
         if not pm.has_plugin(name):
             pm.register(obj, name=name)
-    return build_catalog(pm).recipes
+    return build_catalog(pm)
+
+
+def all_recipes(extra: Sequence[object] = ()) -> dict[str, Recipe]:
+    """Recipes registered by the core, every installed plugin that loads, and ``extra``."""
+    return installed_catalog(extra).recipes
 
 
 def resolve(
@@ -86,6 +94,8 @@ def resolve(
     recipe, plugins = parse_recipe(recipe_text, all_recipes(extra))
     pm = make_manager(plugins, extra)
     catalog = build_catalog(pm)
+    # Env families serve env ids for any agent: a plugin's Game/ envs need not join the recipe.
+    catalog.env_families = {**installed_catalog(extra).env_families, **catalog.env_families}
     if recipe.algorithm not in catalog.algorithms:
         raise PluginError(
             f"recipe '{recipe.name}' needs algorithm '{recipe.algorithm}', which no loaded plugin provides"
@@ -110,6 +120,8 @@ def env_signature(env: gym.Env) -> dict[str, Any]:
     obs, act = env.observation_space, env.action_space
     if not isinstance(act, gym.spaces.Discrete):
         raise ZooError(f"this agent needs a discrete action space; the env has {act}")
+    if not isinstance(obs, gym.spaces.Box):
+        raise ZooError(f"this agent needs array observations (a Box space); the env has {obs}")
     return {
         "obs_shape": list(obs.shape),
         "obs_dtype": np.dtype(obs.dtype).name,

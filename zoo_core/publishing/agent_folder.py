@@ -22,13 +22,14 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from zoo_core.errors import ZooError
-from zoo_core.running.checkpoint import EXPORTS, MANIFEST, read_json, write_json, write_manifest
+from zoo_core.running.checkpoint import EXPORTS, MANIFEST, read_json, save_safetensors, write_json, write_manifest
 
 __all__ = ["EXPORTS", "export_agent", "write_model_card"]
 
@@ -67,8 +68,10 @@ def export_agent(
     seed: int = 0,
     video: bool = True,
     progress: bool = False,
+    gym_packages: Sequence[str] = (),
 ) -> Path:
-    """Writes a complete agent folder at `out` from a run directory, checkpoint or agent folder.
+    """Writes a complete agent folder at `out` from a run directory, checkpoint, agent folder or an id
+    (``registry:NAME``, ``hf:org/name@rev``).
 
     The folder is assembled in a hidden sibling and renamed into place when whole, so `out` is
     never half-written; an existing `out` is refused rather than overwritten.
@@ -76,6 +79,7 @@ def export_agent(
     :param which: for a run directory, the ``best`` evaluated agent or the ``latest`` checkpoint.
     :param episodes: greedy evaluation episodes for results.json (seeded `seed`, `seed + 1`, ...).
     :param video: record episode 0 to replay.mp4 (needs the env's rgb_array rendering).
+    :param gym_packages: modules to import first (see :func:`zoo_core.publishing.load.load`).
     """
     from zoo_core.envs import wrapper_chain
     from zoo_core.publishing.load import load
@@ -85,16 +89,13 @@ def export_agent(
     out = Path(out)
     if out.exists():
         raise ZooError(f"{out} already exists; pick another --out")
-    source = Path(source)
-    agent = load(source, which=which)
+    agent = load(source, which=which, gym_packages=gym_packages)  # a str keeps registry:NAME and hf:org/name ids intact
     setup = agent.setup
     tmp = out.parent / f".tmp-{out.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        from safetensors.torch import save_file
-
-        save_file({k: v.contiguous() for k, v in agent.model_tensors().items()}, str(tmp / "model.safetensors"))
+        save_safetensors(agent.model_tensors(), tmp / "model.safetensors")
         probe = setup.make_env(training=False)
         doc = dict(agent.doc, eval_wrappers=wrapper_chain(probe), env_description=setup.family.description)
         probe.close()
@@ -107,7 +108,7 @@ def export_agent(
         write_results(result, tmp / "results.json", extra={"agent": str(source)})
         if video:
             write_video(frames, tmp / "replay.mp4")
-        run_dir = _run_dir_of(source)
+        run_dir = None if str(source).startswith(("registry:", "hf:")) else _run_dir_of(Path(source))
         if run_dir is not None and _has_rows(run_dir / "eval.csv"):  # runs with eval_every=0 have none
             from zoo_core.running.plots import plot_learning_curve
 

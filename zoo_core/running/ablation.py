@@ -1,8 +1,11 @@
 """``zoo ablate``: a recipe against each of its leave-one-out variants, over seeds.
 
 The variants are the full recipe, the recipe without each of its plugins (``rainbow-noisy``), and
-the recipe's own declared ablations (core options such as double Q). Each variant x seed is an
-ordinary run directory, so an interrupted ablation resumes by skipping the runs already finished.
+the recipe's own declared ablations (core options such as double Q). Every variant is resolved
+before any is trained, so a bad setting fails at once rather than after hours of training. Each
+variant x seed is an ordinary run directory under a folder named by its settings (a hash of the
+recipe, env, steps and resolved config): an interrupted ablation resumes by skipping the runs
+already finished, and a rerun with other settings trains its own runs instead of reusing those.
 The summary is a table (CSV and Markdown) and a learning-curve plot of the mean ± standard error
 across seeds, as in Figure 3 of the Rainbow paper.
 """
@@ -10,7 +13,9 @@ across seeds, as in Figure 3 of the Rainbow paper.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +25,7 @@ import numpy as np
 
 from zoo_core.errors import ZooError
 from zoo_core.host.recipes import parse_recipe
-from zoo_core.host.session import all_recipes
+from zoo_core.host.session import all_recipes, resolve
 from zoo_core.running.atomic import atomic_path
 from zoo_core.running.plots import read_csv_rows
 
@@ -59,6 +64,34 @@ def _slug(name: str) -> str:
     return name.replace(" ", "_").replace("/", "_")
 
 
+def settings_key(recipe: str, env_id: str, steps: int, config: Mapping[str, Any]) -> str:
+    """A short hash of what a run's result depends on: the folder its seeds are kept in."""
+    text = json.dumps({"recipe": recipe, "env_id": env_id, "steps": steps, "config": config}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def plan(recipe_text: str, env_id: str, steps: int, overrides: Sequence[str] = ()) -> list[tuple[Variant, str]]:
+    """Resolve every variant before any is trained: each with its settings key.
+
+    :raises ZooError: a variant that does not resolve (unknown recipe, plugin or hyperparameter),
+        an env that cannot be built, or runs that would make no periodic evaluation within ``steps``
+        (the summary compares evaluation curves).
+    """
+    planned = []
+    for index, arm in enumerate(variants(recipe_text)):
+        setup = resolve(arm.recipe, env_id, [*overrides, *arm.overrides])
+        every = setup.config["run"].eval_every
+        if not 0 < every <= steps:
+            raise ZooError(
+                f"variant '{arm.name}' has run.eval_every={every}, so its runs would make no periodic evaluation "
+                f"within --steps {steps}; add --set run.eval_every=N with N at most {steps}"
+            )
+        if index == 0:  # the variants share the env: an unknown or unbuildable one fails here
+            setup.make_env(training=False).close()
+        planned.append((arm, settings_key(arm.recipe, env_id, steps, setup.config.to_json())))
+    return planned
+
+
 def curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """A run's periodic evaluations: ``(env_steps [K], eval_mean [K])``."""
     rows = read_csv_rows(run_dir / "eval.csv")
@@ -94,7 +127,9 @@ def run_ablation(
 
     if seeds < 1:
         raise ZooError(f"--seeds must be at least 1; got {seeds}")
-    arms = variants(recipe_text)
+    planned = plan(recipe_text, env_id, steps, overrides)
+    folders = {arm.name: out / _slug(arm.name) / key for arm, key in planned}
+    arms = [arm for arm, _ in planned]
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(arm, seed) for arm in arms for seed in range(seeds)]
     bar = Progress(TextColumn("[bold]ablation"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[now]}"),
@@ -102,18 +137,16 @@ def run_ablation(
     with bar:
         task = bar.add_task("runs", total=len(jobs), now="")
         for arm, seed in jobs:
-            run_dir = out / _slug(arm.name) / f"seed{seed}"
+            run_dir = folders[arm.name] / f"seed{seed}"
             bar.update(task, now=f"{arm.name} seed {seed}")
-            if not (run_dir / "results.json").exists():  # finished runs are kept: resumable
+            if not (run_dir / "results.json").exists():  # finished runs of these settings are kept
                 if run_dir.exists():
-                    import shutil
-
                     shutil.rmtree(run_dir)  # an unfinished run restarts from scratch, same seed
                 train(arm.recipe, env_id, steps, seed, run_dir, [*overrides, *arm.overrides])
             bar.advance(task)
     rows, curves_by_arm = [], {}
     for arm in arms:
-        runs = [out / _slug(arm.name) / f"seed{seed}" for seed in range(seeds)]
+        runs = [folders[arm.name] / f"seed{seed}" for seed in range(seeds)]
         curves = [curve(r) for r in runs]
         length = min(len(c[1]) for c in curves)
         if length == 0:

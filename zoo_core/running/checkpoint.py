@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from safetensors import SafetensorError
 
 from zoo_core.errors import CheckpointError, UnsafeFileError
+from zoo_core.running.atomic import shared_mode
 
 if TYPE_CHECKING:
     import torch
@@ -154,6 +155,14 @@ def write_json(path: Path, data: Any) -> None:
         os.fsync(fh.fileno())
 
 
+def save_safetensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Write tensors as safetensors with the mode any new file gets (safetensors makes it 0600)."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    os.chmod(path, shared_mode())
+
+
 def write_manifest(folder: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Hash every file in ``folder`` (but the manifest) into ``manifest.json``."""
     files = {
@@ -228,8 +237,6 @@ def write_folder(
     The files go to a hidden sibling directory that is renamed to ``final`` only when complete;
     an existing ``final`` is replaced only after the new one is whole.
     """
-    from safetensors.torch import save_file
-
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     if tmp.exists():
@@ -237,7 +244,7 @@ def write_folder(
     try:
         tmp.mkdir()
         for stem, group in tensors.items():
-            save_file({k: v.contiguous() for k, v in group.items()}, str(tmp / f"{stem}.safetensors"))
+            save_safetensors(group, tmp / f"{stem}.safetensors")
         for stem, doc in documents.items():
             write_json(tmp / f"{stem}.json", doc)
         write_manifest(tmp, extra)

@@ -125,8 +125,9 @@ def test_cli_arena_writes_results_and_records(zoo, capsys, tmp_path):
     assert line.startswith("minimax vs random, TicTacToe, 9 games: ") and line.endswith(f"-> {out}")
     assert doc["total"]["losses"] == 0 and doc["as_first"]["games"] == 5 and len(doc["records"]) == 9
     assert doc["agent"] == "minimax" and doc["opponent"] == "random" and doc["seed"] == 4
-    assert zoo([*args, "--no-progress"]) == 0  # default output file in the working directory
-    assert json.loads((tmp_path / "arena.json").read_text())["records"] == doc["records"]  # seeded
+    assert zoo([*args, "--no-progress"]) == 0  # without --out: only printed
+    assert capsys.readouterr().out.strip() == line.removesuffix(f" -> {out}")  # seeded: the same games
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # nothing else in the working directory
 
 
 def test_cli_arena_same_spec_on_both_sides(zoo, capsys):

@@ -43,7 +43,7 @@ def configure_arena(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vs", required=True, metavar="OPPONENT", help=AGENT_HELP)
     p.add_argument("--games", type=positive_int, default=100, help="games in all; each side is first in half")
     _add_common(p)
-    p.add_argument("--out", default="arena.json", help="JSON file of the results and game records")
+    p.add_argument("--out", help="JSON file to write the results and game records to (default: only print)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -103,6 +103,9 @@ def run_arena(args: argparse.Namespace) -> int:
     if a.name == b.name:  # keep the records' names apart
         b.name = f"{b.name} (2)"
     result = arena(game, a, b, args.games, seed=args.seed, progress=progress_default() and not args.no_progress)
+    if not args.out:  # nothing lands in the working directory unasked
+        print(result.summary())
+        return 0
     doc = {"agent": args.agent, "opponent": args.vs, "sims": args.sims, **result.to_json()}
     out = Path(args.out)
     with atomic_path(out) as tmp:
