@@ -424,7 +424,7 @@ def _recipes(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from zoo_core.host.config import field_help
+    from zoo_core.host.config import field_help, field_range
     from zoo_core.host.manager import build_catalog, catalog_manager
 
     catalog = build_catalog(catalog_manager())
@@ -437,10 +437,10 @@ def _recipes(args: argparse.Namespace) -> int:
         import dataclasses
 
         for section, cls in sorted(catalog.config_classes.items()):
-            params = Table("key", "default", "help", title=f"[{section}]")
+            params = Table("key", "default", "range", "help", title=f"[{section}]")
             helps = field_help(cls)
             for f in dataclasses.fields(cls):
-                params.add_row(f"{section}.{f.name}", repr(f.default), helps[f.name])
+                params.add_row(f"{section}.{f.name}", repr(f.default), field_range(f), helps[f.name])
             console.print(params)
     return 0
 
