@@ -247,3 +247,10 @@ def test_recipes_verbose_shows_the_ranges():
     proc = run_zoo("recipes", "-v", env={"COLUMNS": "200"})
     line = next(line for line in proc.stdout.splitlines() if "dqn.eps_start" in line)
     assert "in [0, 1]" in line
+
+
+def test_every_recipe_s_own_plugins_fit_its_algorithm():
+    catalog = _catalog()
+    for recipe in catalog.recipes.values():
+        for plugin in recipe.plugins:
+            assert recipe.algorithm in catalog.fits.get(plugin, (recipe.algorithm,)), (recipe.name, plugin)
