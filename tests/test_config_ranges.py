@@ -86,7 +86,7 @@ def test_saved_json_is_range_checked_too():
 
 
 def test_cross_field_checks_run_after_the_ranges():
-    with pytest.raises(ZooError, match=r"eps_end \(0.5\) must be <= eps_start \(0.1\)"):
+    with pytest.raises(ZooError, match=r"dqn.eps_end \(0.5\) must be <= dqn.eps_start \(0.1\)"):
         resolve_config(CLASSES, [], ["eps_start=0.1", "eps_end=0.5"], primary="dqn")
 
 

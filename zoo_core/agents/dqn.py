@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -31,6 +31,8 @@ from zoo_core.learning.value_learning import polyak_update
 @dataclass(frozen=True)
 class DQNFamilyConfig:
     """Hyperparameters every DQN-family agent has. Steps are env steps summed over parallel envs."""
+
+    section: ClassVar[str] = "dqn"  # the config section, for messages (a subclass sets its own)
 
     lr: float = param(1e-3, "Adam learning rate.", gt=0)
     adam_eps: float = param(1e-8, "Adam epsilon (Rainbow uses 1.5e-4).", gt=0)
@@ -58,7 +60,8 @@ class DQNFamilyConfig:
     def __post_init__(self) -> None:
         # ε anneals from eps_start down to eps_end; the other way round is a typo, not a schedule.
         if self.eps_end > self.eps_start:
-            raise ZooError(f"eps_end ({self.eps_end}) must be <= eps_start ({self.eps_start})")
+            s = self.section
+            raise ZooError(f"{s}.eps_end ({self.eps_end}) must be <= {s}.eps_start ({self.eps_start})")
 
 
 @dataclass(frozen=True)

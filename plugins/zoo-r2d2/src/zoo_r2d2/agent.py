@@ -13,7 +13,7 @@ with ``act`` a :class:`zoo_core.learning.policies.RecurrentPolicy`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -38,6 +38,8 @@ State = tuple[torch.Tensor, ...]
 class R2D2Config(DQNFamilyConfig):
     """R2D2 hyperparameters: the DQN family's (replay counted in sequences; the recipe sets R2D2's own
     defaults) and the sequence, burn-in and recurrent-core settings."""
+
+    section: ClassVar[str] = NAME
 
     burn_in: int = param(10, "Timesteps at a sequence's start that only refresh its stored state (no gradient).", ge=0)
     learn_length: int = param(
