@@ -86,9 +86,10 @@ def zoo_config(register: Callable[[str, type], None]) -> None:
 def zoo_fits() -> Sequence[str] | None:
     """Declare which algorithms this plugin fits (``("dqn", "r2d2")`` for the dueling head).
 
-    Called once when an agent is resolved, for each plugin of its manager. A recipe whose algorithm
-    is not among a plugin's answer is refused before anything is built, with an error naming the
-    plugin, the algorithm and what the plugin fits (``zoo train impala+dueling``).
+    Called once when a plugin manager is built, with the registration hooks. When an agent is
+    resolved, a recipe whose algorithm is not among the answer of one of its plugins is refused
+    before anything is built, with an error naming the plugin, the algorithm and what the plugin
+    fits (``zoo train impala+dueling``).
 
     :return: the algorithm names (``Algorithm.name``) this plugin works with, or None (the same as
         not implementing the hook) for a plugin that fits every algorithm.
