@@ -7,8 +7,9 @@ that needs more means a piece is missing here: add it, documented, rather than r
 What is here, by use:
 
 * **Hooks and registration**: :data:`hookimpl`; :class:`Algorithm` and :class:`Recipe` for
-  ``zoo_register_agents``; :class:`EnvFamily` for ``zoo_register_envs``; :func:`param` and
-  :func:`make_section` for a plugin's config dataclass; :class:`BuildContext`, what a builder gets.
+  ``zoo_register_agents``; :class:`EnvFamily` for ``zoo_register_envs``; :func:`param` (a field's
+  default, help and valid range: ``ge``, ``gt``, ``le``, ``lt``) and :func:`make_section` (builds and
+  range-checks a section) for a plugin's config dataclass; :class:`BuildContext`, what a builder gets.
 * **Errors**: :class:`ZooError` (one line, exit 2 on the CLI) and its kinds.
 * **Protocols of the roles** (and base classes with their defaults): :class:`Agent`,
   :class:`SteppingAgent`, :class:`ReplayBuffer`, :class:`ValueDistribution`, :class:`Exploration`,

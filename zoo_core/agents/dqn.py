@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -32,28 +32,36 @@ from zoo_core.learning.value_learning import polyak_update
 class DQNFamilyConfig:
     """Hyperparameters every DQN-family agent has. Steps are env steps summed over parallel envs."""
 
-    lr: float = param(1e-3, "Adam learning rate.")
-    adam_eps: float = param(1e-8, "Adam epsilon (Rainbow uses 1.5e-4).")
-    batch_size: int = param(64, "Samples (transitions, or sequences for sequence replay) per learner update.")
-    gamma: float = param(0.99, "Discount factor.")
-    buffer_size: int = param(100_000, "Replay capacity in samples (transitions, or sequences).")
-    learning_starts: int = param(1_000, "Env steps collected before the first update.")
-    train_freq: int = param(1, "Vector-env steps between learner updates.")
-    gradient_steps: int = param(1, "Learner updates each time it trains.")
-    target_update_interval: int = param(500, "Learner updates between target-network updates.")
-    tau: float = param(1.0, "Target update coefficient: 1 copies (hard), <1 is Polyak averaging.")
+    section: ClassVar[str] = "dqn"  # the config section, for messages (a subclass sets its own)
+
+    lr: float = param(1e-3, "Adam learning rate.", gt=0)
+    adam_eps: float = param(1e-8, "Adam epsilon (Rainbow uses 1.5e-4).", gt=0)
+    batch_size: int = param(64, "Samples (transitions, or sequences for sequence replay) per learner update.", ge=1)
+    gamma: float = param(0.99, "Discount factor.", ge=0, le=1)
+    buffer_size: int = param(100_000, "Replay capacity in samples (transitions, or sequences).", ge=1)
+    learning_starts: int = param(1_000, "Env steps collected before the first update.", ge=0)
+    train_freq: int = param(1, "Vector-env steps between learner updates.", ge=1)
+    gradient_steps: int = param(1, "Learner updates each time it trains.", ge=1)
+    target_update_interval: int = param(500, "Learner updates between target-network updates.", ge=1)
+    tau: float = param(1.0, "Target update coefficient: 1 copies (hard), <1 is Polyak averaging.", gt=0, le=1)
     double_q: bool = param(True, "Double Q-learning: online net selects, target net evaluates.")
-    n_step: int = param(1, "Steps in the bootstrapped return.")
-    huber_delta: float = param(1.0, "Huber loss threshold.")
-    max_grad_norm: float = param(10.0, "Gradient norm clip (0 disables).")
-    eps_start: float = param(1.0, "Initial exploration ε.")
-    eps_end: float = param(0.05, "Final exploration ε.")
-    eps_decay_steps: int = param(10_000, "Env steps over which ε anneals linearly.")
+    n_step: int = param(1, "Steps in the bootstrapped return.", ge=1)
+    huber_delta: float = param(1.0, "Huber loss threshold.", gt=0)
+    max_grad_norm: float = param(10.0, "Gradient norm clip (0 disables).", ge=0)
+    eps_start: float = param(1.0, "Initial exploration ε.", ge=0, le=1)
+    eps_end: float = param(0.05, "Final exploration ε.", ge=0, le=1)
+    eps_decay_steps: int = param(10_000, "Env steps over which ε anneals linearly (0: eps_end at once).", ge=0)
     torso: str = param("auto", "Registered torso (mlp, nature_cnn, minatar_cnn) or auto by obs shape.")
-    hidden: tuple[int, ...] = param((256, 256), "Hidden sizes of the mlp torso.")
+    hidden: tuple[int, ...] = param((256, 256), "Hidden sizes of the mlp torso.", ge=1)
     fast_learner: bool = param(
         True, "The fused learner (same bits, less overhead); false trains with plain modules and autograd."
     )
+
+    def __post_init__(self) -> None:
+        # ε anneals from eps_start down to eps_end; the other way round is a typo, not a schedule.
+        if self.eps_end > self.eps_start:
+            s = self.section
+            raise ZooError(f"{s}.eps_end ({self.eps_end}) must be <= {s}.eps_start ({self.eps_start})")
 
 
 @dataclass(frozen=True)

@@ -459,7 +459,7 @@ def _recipes(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from zoo_core.host.config import field_help
+    from zoo_core.host.config import field_help, field_range
     from zoo_core.host.manager import build_catalog, catalog_manager, make_manager
     from zoo_core.host.recipes import parse_recipe
     from zoo_core.host.session import resolve
@@ -491,18 +491,19 @@ def _recipes(args: argparse.Namespace) -> int:
         sections = {name: (cls, None) for name, cls in catalog.config_classes.items()}
         title = "defaults"
     for section, (cls, values) in sorted(sections.items()):
-        columns = ("key", "value", "default", "help") if values is not None else ("key", "default", "help")
+        columns = ("key", "value", "default", "range", "help") if values is not None else (
+            "key", "default", "range", "help")
         params = Table(*columns, title=_shown_text(f"[{section}] {title}"))
         helps = field_help(cls)
         for f in dataclasses.fields(cls):
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
             if values is None:
-                params.add_row(f"{section}.{f.name}", _shown(default), helps[f.name])
+                params.add_row(f"{section}.{f.name}", _shown(default), field_range(f), helps[f.name])
                 continue
             value = getattr(values, f.name)
             mark = "bold yellow" if value != default else ""
             params.add_row(f"{section}.{f.name}", f"[{mark}]{_shown(value)}[/]" if mark else _shown(value),
-                           _shown(default), helps[f.name])
+                           _shown(default), field_range(f), helps[f.name])
         console.print(params)
     if not args.env:
         console.print("Recipes change these per env family; `zoo recipes RECIPE --env ENV -v` shows the values "

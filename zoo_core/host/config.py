@@ -4,6 +4,13 @@ An agent's configuration is a mapping ``section -> frozen dataclass``: the algor
 (``dqn``) and one per plugin that registered hyperparameters through ``zoo_config``. Values are
 parsed and validated against the field's type, so ``--set lr=fast`` fails naming ``lr``, and a
 config read from JSON never reaches a constructor it did not name.
+
+A field declares its valid range with it: ``param(1e-3, "Adam learning rate.", gt=0)``. Every section
+is checked against its fields' ranges when the config is resolved (:func:`make_section`, for JSON and
+``--set`` alike), so ``--set lr=-1`` fails as ``dqn.lr must be > 0; got -1.0``. A constraint between
+fields (``eps_end <= eps_start``) goes in the dataclass's ``__post_init__``, raising
+:class:`~zoo_core.errors.ZooError` with a one-line message naming ``section.key``; it runs after the
+ranges are checked.
 """
 
 from __future__ import annotations
@@ -11,24 +18,85 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import operator
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from zoo_core.errors import ZooError
 
+# Bound keyword -> (the comparison that must hold, how it reads in a message).
+_BOUNDS: dict[str, tuple[Callable[[float, float], bool], str]] = {
+    "ge": (operator.ge, ">="),
+    "gt": (operator.gt, ">"),
+    "le": (operator.le, "<="),
+    "lt": (operator.lt, "<"),
+}
 
-def param(default: Any, help: str) -> Any:  # noqa: A002 - the CLI's word for it
-    """A dataclass field with a default and a one-line help text (shown by ``zoo recipes -v``)."""
+
+def param(
+    default: Any,
+    help: str,  # noqa: A002 - the CLI's word for it
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """A dataclass field with a default, a one-line help text (shown by ``zoo recipes -v``) and
+    optionally its valid range.
+
+    :param ge: the value must be ``>= ge`` (``gt``: ``>``, ``le``: ``<=``, ``lt``: ``<``). For a
+        tuple field each item must be in range; ``None`` (of an optional field) always is.
+    """
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple for sequence defaults: configs are frozen")
-    return dataclasses.field(default=default, metadata={"help": help})
+    given = {"ge": ge, "gt": gt, "le": le, "lt": lt}
+    bounds = {name: value for name, value in given.items() if value is not None}
+    if {"ge", "gt"} <= bounds.keys() or {"le", "lt"} <= bounds.keys():
+        raise TypeError("give one lower bound (ge or gt) and one upper bound (le or lt) at most")
+    return dataclasses.field(default=default, metadata={"help": help, "bounds": bounds})
 
 
 def field_help(cls: type) -> dict[str, str]:
     """Map each field of a config dataclass to its help text."""
     return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+def field_range(field: dataclasses.Field) -> str:
+    """A field's valid range as text (``> 0``, ``in [0, 1]``, ``>= 1 each`` for tuples), or ``""``."""
+    bounds: dict[str, float] = field.metadata.get("bounds", {})
+    low = next(((k, v) for k, v in bounds.items() if k in ("ge", "gt")), None)
+    high = next(((k, v) for k, v in bounds.items() if k in ("le", "lt")), None)
+    if low and high:
+        text = f"in {'[' if low[0] == 'ge' else '('}{low[1]:g}, {high[1]:g}{']' if high[0] == 'le' else ')'}"
+    elif low or high:
+        kind, value = low or high
+        text = f"{_BOUNDS[kind][1]} {value:g}"
+    else:
+        return ""
+    # ``field.type`` is a string under postponed annotations; either way it reads ``tuple[...]``.
+    return text + (" each" if "tuple[" in str(field.type) else "")
+
+
+def check_ranges(cls: type, values: Mapping[str, Any], section: str) -> None:
+    """Check each field's value (from ``values``, else its default) against the field's declared range.
+
+    :raises ZooError: ``"{section}.{key} must be {range}; got {value}"`` for the first value out of range.
+    """
+    for f in dataclasses.fields(cls):
+        bounds = f.metadata.get("bounds")
+        if not bounds:
+            continue
+        value = values.get(f.name, f.default)
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if item is None:
+                continue
+            if not all(_BOUNDS[kind][0](item, bound) for kind, bound in bounds.items()):
+                got = list(value) if isinstance(value, tuple) else value
+                raise ZooError(f"{section}.{f.name} must be {field_range(f)}; got {got}")
 
 
 def _type_name(tp: Any) -> str:
@@ -89,12 +157,20 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
 
 
 def parse_text(tp: Any, text: str, key: str) -> Any:
-    """Parse a command-line value for a field of type ``tp`` (``true``, ``1e-3``, ``64,64``)."""
+    """Parse a command-line value for a field of type ``tp`` (``true``, ``1e-3``, ``64,64``).
+
+    A tuple may be written ``64,64``, ``[64, 64]`` or ``(64, 64)`` (how ``zoo recipes -v`` shows it).
+    """
     origin = typing.get_origin(tp)
     if origin is tuple:
         item = typing.get_args(tp)[0]
-        parts = [p for p in text.replace("[", "").replace("]", "").split(",") if p.strip()]
-        return tuple(parse_text(item, p.strip(), key) for p in parts)
+        inner = text.strip()
+        if inner[:1] + inner[-1:] in ("[]", "()"):
+            inner = inner[1:-1]
+        parts = [p.strip() for p in inner.split(",") if p.strip()]
+        # ``('a', 'b')`` shows strings quoted; the quotes are not part of the items.
+        parts = [p[1:-1] if len(p) > 1 and p[0] == p[-1] and p[0] in "'\"" else p for p in parts]
+        return tuple(parse_text(item, p, key) for p in parts)
     if origin in (typing.Union, types.UnionType) and text.lower() in ("none", "null"):
         return coerce(tp, None, key)
     try:
@@ -118,7 +194,8 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def make_section(cls: type, values: Mapping[str, Any], section: str) -> Any:
-    """Build ``cls`` from a mapping, validating every key and value (JSON or parsed)."""
+    """Build ``cls`` from a mapping, validating every key, value and declared range (JSON or parsed);
+    cross-field checks in the class's ``__post_init__`` run last."""
     hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
@@ -126,7 +203,9 @@ def make_section(cls: type, values: Mapping[str, Any], section: str) -> Any:
         raise ZooError(
             f"unknown hyperparameter '{section}.{unknown[0]}'; valid keys in '{section}': " + ", ".join(sorted(names))
         )
-    return cls(**{k: coerce(hints[k], v, f"{section}.{k}") for k, v in values.items()})
+    typed = {k: coerce(hints[k], v, f"{section}.{k}") for k, v in values.items()}
+    check_ranges(cls, typed, section)
+    return cls(**typed)
 
 
 class AgentConfig(Mapping[str, Any]):

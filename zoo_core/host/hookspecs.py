@@ -7,7 +7,8 @@ group, or handed to :func:`zoo_core.train` in-process.
 
 Three kinds of hook:
 
-* **Registration** hooks receive a ``register`` callback and may call it any number of times.
+* **Registration** hooks receive a ``register`` callback and may call it any number of times;
+  ``zoo_fits`` instead returns the algorithms a plugin fits.
 * **Edit** hooks receive a mutable object (the network specification) and change it in place.
 * **Role** hooks return an object that fills one role of the agent (the replay buffer, the value
   distribution, the exploration policy). At most one plugin of an agent may answer a role hook:
@@ -19,7 +20,7 @@ Observer hooks are called for every plugin; their return values are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -78,6 +79,20 @@ def zoo_config(register: Callable[[str, type], None]) -> None:
         have defaults. Users set them with ``--set section.field=value``; values are validated
         against the field types and stored in ``config.json`` and checkpoints.
     :return: nothing; the return value is ignored (``register`` carries what the plugin adds).
+    """
+
+
+@hookspec
+def zoo_fits() -> Sequence[str] | None:
+    """Declare which algorithms this plugin fits (``("dqn", "r2d2")`` for the dueling head).
+
+    Called once when a plugin manager is built, with the registration hooks. When an agent is
+    resolved, a recipe whose algorithm is not among the answer of one of its plugins is refused
+    before anything is built, with an error naming the plugin, the algorithm and what the plugin
+    fits (``zoo train impala+dueling``).
+
+    :return: the algorithm names (``Algorithm.name``) this plugin works with, or None (the same as
+        not implementing the hook) for a plugin that fits every algorithm.
     """
 
 

@@ -198,6 +198,7 @@ class Catalog:
         default_factory=lambda: {"torso": {}, "head": {}, "linear": {}, "value": {}}
     )
     owners: dict[str, str] = field(default_factory=dict)  # "kind:name" -> plugin
+    fits: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plugin -> algorithms (``zoo_fits``)
 
 
 def build_catalog(pm: pluggy.PluginManager) -> Catalog:
@@ -258,7 +259,27 @@ def build_catalog(pm: pluggy.PluginManager) -> Catalog:
             cat.modules[kind][name] = factory
 
         register(add_module)
+
+    for impl in pm.hook.zoo_fits.get_hookimpls():
+        fits = impl.function()
+        if fits is None:
+            continue
+        if isinstance(fits, str) or not all(isinstance(name, str) for name in fits):
+            raise PluginError(f"plugin '{impl.plugin_name}' answered zoo_fits with {fits!r}; expected algorithm names")
+        cat.fits[impl.plugin_name] = tuple(fits)
     return cat
+
+
+def check_fits(catalog: Catalog, algorithm: str) -> None:
+    """Refuse a composition where a plugin does not fit the recipe's algorithm (``impala+dueling``).
+
+    :raises PluginError: naming the plugin, the algorithm and the algorithms the plugin fits.
+    """
+    for plugin, fits in sorted(catalog.fits.items()):
+        if algorithm not in fits:
+            raise PluginError(
+                f"plugin '{plugin}' does not fit algorithm '{algorithm}' (it fits: {', '.join(fits) or 'none'})"
+            )
 
 
 def _registrars(pm: pluggy.PluginManager, hook_name: str):

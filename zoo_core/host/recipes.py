@@ -64,8 +64,8 @@ def parse_recipe(text: str, recipes: Mapping[str, Recipe]) -> tuple[Recipe, tupl
 
     ``+name`` adds a plugin, ``-name`` removes one of the base recipe's (an ablation).
 
-    :raises PluginError: the base recipe is unknown (the message lists valid recipes), or a
-        removed plugin is not in it.
+    :raises PluginError: the base recipe is unknown (the message lists valid recipes), a removed
+        plugin is not in it, or an added one already is (``dqn+c51+c51``, ``rainbow+per``).
     """
     tokens = re.split(r"([+-])", text.strip())
     base = tokens[0].strip()
@@ -80,9 +80,14 @@ def parse_recipe(text: str, recipes: Mapping[str, Recipe]) -> tuple[Recipe, tupl
         name = name.strip()
         if not name:
             raise PluginError(f"empty plugin name in recipe '{text}'")
-        if op == "+" and name not in plugins:
+        if op == "+":
+            # A repeat is a typo or a misread base recipe; ignoring it silently hid both.
+            if name in plugins and name in recipe.plugins:
+                raise PluginError(f"recipe '{base}' already has plugin '{name}'; leave out '+{name}'")
+            if name in plugins:
+                raise PluginError(f"plugin '{name}' is named twice in recipe '{text.strip()}'")
             plugins.append(name)
-        elif op == "-":
+        else:
             if name not in plugins:
                 raise PluginError(f"recipe '{base}' has no plugin '{name}' to remove; it has: "
                                   + (", ".join(plugins) or "none"))

@@ -21,7 +21,7 @@ from zoo_core.envs.transforms import PadChannels, ScaleReward
 from zoo_core.errors import PluginError, ZooError
 from zoo_core.host.config import AgentConfig, resolve_config
 from zoo_core.host.context import BuildContext
-from zoo_core.host.manager import Catalog, build_catalog, catalog_manager, make_manager
+from zoo_core.host.manager import Catalog, build_catalog, catalog_manager, check_fits, make_manager
 from zoo_core.host.recipes import Algorithm, Recipe, parse_recipe
 from zoo_core.learning.network_spec import NetworkSpec
 
@@ -89,7 +89,8 @@ def resolve(
     :param overrides: ``--set`` texts.
     :param extra: in-process plugin objects added to the agent's manager.
     :param saved: a saved run's resolved config, applied before ``overrides`` (resume, load).
-    :raises ZooError: unknown recipe, plugin, env, or hyperparameter (each message lists choices).
+    :raises ZooError: unknown recipe, plugin, env, or hyperparameter (each message lists choices); a
+        plugin that does not fit the recipe's algorithm (``zoo_fits``); a value out of its range.
     """
     recipe, plugins = parse_recipe(recipe_text, all_recipes(extra))
     pm = make_manager(plugins, extra)
@@ -100,6 +101,7 @@ def resolve(
         raise PluginError(
             f"recipe '{recipe.name}' needs algorithm '{recipe.algorithm}', which no loaded plugin provides"
         )
+    check_fits(catalog, recipe.algorithm)
     family = find_family(env_id, list(catalog.env_families.values()))
     # A recipe's defaults for a plugin left out (``rainbow-noisy``) have no section to go to.
     known = catalog.config_classes

@@ -260,3 +260,14 @@ def test_composes_with_dueling():
     assert agent.spec.num_atoms == 51
     assert agent.network(torch.zeros(2, 4)).shape == (2, 2, 51)
     assert agent.q_values(np.zeros((2, 4), dtype=np.float32)).shape == (2, 2)
+
+
+def test_bad_support_is_refused_when_the_config_is_resolved():
+    from zoo_core.host.session import resolve
+
+    with pytest.raises(ZooError, match="c51.num_atoms must be >= 2; got 1"):
+        resolve("dqn+c51", "CartPole-v1", ["c51.num_atoms=1"])
+    with pytest.raises(ZooError, match="c51.v_min must be below c51.v_max; got v_min=5.0, v_max=1.0"):
+        resolve("dqn+c51", "CartPole-v1", ["c51.v_min=5", "c51.v_max=1"])
+    with pytest.raises(ZooError, match=r"plugin 'c51' does not fit algorithm 'a3c' \(it fits: dqn, r2d2\)"):
+        resolve("a3c+c51", "CartPole-v1")

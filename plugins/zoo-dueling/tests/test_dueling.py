@@ -44,3 +44,13 @@ def test_plugin_makes_the_agent_dueling():
     assert agent.spec.head == "dueling" and agent.spec.claims["head"] == "dueling"
     assert agent.network.head.value[0].out_features == 4
     assert agent.q_values(torch.zeros(2, 4).numpy()).shape == (2, 2)
+
+
+def test_actor_critic_agents_are_refused_and_hidden_must_be_a_size():
+    from zoo_core.errors import ZooError
+    from zoo_core.host.session import resolve
+
+    with pytest.raises(ZooError, match=r"plugin 'dueling' does not fit algorithm 'impala' \(it fits: dqn, r2d2\)"):
+        resolve("impala+dueling", "CartPole-v1")
+    with pytest.raises(ZooError, match="dueling.hidden must be >= 0; got -4"):
+        resolve("dqn+dueling", "CartPole-v1", ["dueling.hidden=-4"])

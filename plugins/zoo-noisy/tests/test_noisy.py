@@ -210,3 +210,14 @@ def test_composes_with_dueling_and_c51(tmp_path):
     assert atoms > 1 and agent.updates == 101 and np.isfinite(float(agent.last_loss))
     assert isinstance(agent.network.head.advantage, NoisyLinear)
     assert agent.network.head.advantage.out_features == 2 * atoms
+
+
+def test_actor_critic_agents_are_refused_and_sigma0_must_be_a_scale():
+    from zoo_core.errors import ZooError
+    from zoo_core.host.session import resolve
+
+    # NoisyGreedy replaces ε-greedy, which only the value-based agents explore with.
+    with pytest.raises(ZooError, match=r"plugin 'noisy' does not fit algorithm 'impala' \(it fits: dqn, r2d2\)"):
+        resolve("impala+noisy", "CartPole-v1")
+    with pytest.raises(ZooError, match="noisy.sigma0 must be >= 0; got -0.5"):
+        resolve("dqn+noisy", "CartPole-v1", ["noisy.sigma0=-0.5"])

@@ -366,3 +366,18 @@ def test_agent_trains_with_prioritized_replay(tmp_path, variant):
     assert replay.max_priority != 1.0
     assert np.any(replay.priorities[live] != 1.0)  # written by zoo_after_update
     assert np.array_equal(live, replay._ready_from_scratch())
+
+
+def test_config_ranges_and_fits_are_checked_when_resolved():
+    from zoo_core.host.session import resolve
+
+    for setting, message in [("per.alpha=-1", "per.alpha must be >= 0; got -1.0"),
+                             ("per.beta0=1.5", "per.beta0 must be in [0, 1]; got 1.5"),
+                             ("per.eps=0", "per.eps must be > 0; got 0.0"),
+                             ("per.rank_sort_every=0", "per.rank_sort_every must be >= 1; got 0")]:
+        with pytest.raises(ZooError) as info:
+            resolve("dqn+per", "CartPole-v1", [setting])
+        assert str(info.value) == message
+    # Sequence replay is R2D2's own; transitions are DQN's.
+    with pytest.raises(ZooError, match=r"plugin 'per' does not fit algorithm 'r2d2' \(it fits: dqn\)"):
+        resolve("r2d2+per", "CartPole-v1")

@@ -11,8 +11,10 @@ import torch
 from safetensors.torch import load_file
 from zoo_popart import PopArt
 from zoo_popart.layer import popart_value
+from zoo_popart.plugin import PopArtConfig, zoo_network_spec
 
 import zoo_core
+from zoo_core.api import NetworkSpec
 from zoo_core.errors import ZooError
 from zoo_core.host.session import build_agent, env_signature, resolve
 
@@ -193,6 +195,12 @@ def test_impala_popart_trains_moves_its_statistics_and_resumes_exactly(tmp_path)
     assert float(mid["value.mu"][0]) != mu and float(mid["value.nu"][0]) != nu
 
 
-def test_dqn_with_popart_is_refused_at_build_time():
+def test_dqn_and_a3c_with_popart_are_refused():
+    for algorithm in ("dqn", "a3c"):
+        refusal = rf"plugin 'popart' does not fit algorithm '{algorithm}' \(it fits: impala\)"
+        with pytest.raises(ZooError, match=refusal):
+            resolve(f"{algorithm}+popart", "CartPole-v1")
+    # The spec edit still guards a Q-network, for algorithms zoo_fits' list cannot foresee (a third party's).
+    spec = NetworkSpec(obs_shape=(4,), num_actions=2)
     with pytest.raises(ZooError, match="popart is wired into actor-critic value heads only.*'linear' head"):
-        _agent("dqn+popart", [])
+        zoo_network_spec(spec=spec, config={"popart": PopArtConfig()})

@@ -195,6 +195,20 @@ def test_plugins_compose_with_the_recurrent_core(plugin, check):
     env.close()
 
 
+class _ThirdPartyReplay:
+    """A transition replay plugin that does not say which algorithms it fits (``zoo_fits``)."""
+
+    name = "thirdparty"
+
+    @zoo_core.hookimpl
+    def zoo_make_replay(self, config, capacity, obs_shape, obs_dtype, num_envs, frame_stack, n_step, gamma):
+        return None
+
+
 def test_transition_replay_is_refused():
-    with pytest.raises(PluginError, match="'per' implements zoo_make_replay"):
-        _agent("r2d2+per")
+    with pytest.raises(PluginError, match=r"plugin 'per' does not fit algorithm 'r2d2' \(it fits: dqn\)"):
+        resolve("r2d2+per", ENV)
+    # A plugin that declares no fits reaches the agent, which still refuses what it cannot use.
+    setup = resolve("r2d2", ENV, TINY, extra=[_ThirdPartyReplay()])
+    with pytest.raises(PluginError, match="'thirdparty' implements zoo_make_replay"):
+        build_agent(setup, env_signature(setup.make_env(training=True)), 0)

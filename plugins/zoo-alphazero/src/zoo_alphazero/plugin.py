@@ -46,3 +46,8 @@ def zoo_register_commands(register: Callable[..., None]) -> None:
     from zoo_alphazero.commands import register_commands
 
     register_commands(register)
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("alphazero",)  # it registers the alphazero algorithm and changes no other

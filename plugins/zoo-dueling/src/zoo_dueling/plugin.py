@@ -15,7 +15,7 @@ NAME = "dueling"
 class DuelingConfig:
     """Hyperparameters of the dueling head."""
 
-    hidden: int = param(0, "Units of each stream's hidden layer (0: the streams are single layers).")
+    hidden: int = param(0, "Units of each stream's hidden layer (0: the streams are single layers).", ge=0)
 
 
 @hookimpl
@@ -32,3 +32,8 @@ def zoo_register_modules(register):
 def zoo_network_spec(spec, config):
     spec.claim("head", NAME, NAME)
     spec.claim("head_args", {"hidden": config[NAME].hidden}, NAME)
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("dqn", "r2d2")  # the Q-network's head; actor-critic heads have no advantage stream

@@ -37,3 +37,8 @@ def zoo_register_agents(register: Callable[[Any], None]) -> None:
         "a3c", "a3c", ("impala",), {}, A3C_ENV_CONFIG,
         "A3C (Mnih et al. 2016): asynchronous n-step actor-critic, the baseline IMPALA replaced",
     ))
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("impala", "a3c")  # it registers both algorithms and changes no other

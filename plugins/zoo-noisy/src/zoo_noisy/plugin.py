@@ -16,7 +16,7 @@ NAME = "noisy"
 class NoisyConfig:
     """Hyperparameters of the noisy layers."""
 
-    sigma0: float = param(0.5, "Initial noise scale: σ = sigma0/√fan_in (the paper's 0.5 for factorised noise).")
+    sigma0: float = param(0.5, "Initial noise scale: σ = sigma0/√fan_in (the paper's 0.5 for factorised noise).", ge=0)
 
 
 @hookimpl
@@ -38,3 +38,8 @@ def zoo_network_spec(spec, config):
 @hookimpl
 def zoo_exploration(config, num_actions):
     return NoisyGreedy(num_actions)
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("dqn", "r2d2")  # replaces ε-greedy, which only value-based agents explore with

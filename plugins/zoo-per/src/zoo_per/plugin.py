@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from zoo_core import hookimpl
-from zoo_core.api import ZooError, param
+from zoo_core.api import param
 from zoo_per.replay import PrioritizedReplay
 
 NAME = "per"
@@ -18,17 +18,11 @@ class PERConfig:
     """Hyperparameters of prioritized experience replay (Schaul et al. 2016)."""
 
     variant: Literal["proportional", "rank"] = param("proportional", "proportional (sum tree) or rank (power law).")
-    alpha: float = param(0.6, "Priority exponent α (paper: 0.6 proportional, 0.7 rank); 0 is uniform.")
-    beta0: float = param(0.4, "Initial importance-sampling exponent β (paper: 0.4 proportional, 0.5 rank).")
-    beta_steps: int = param(100_000, "Sample calls (learner updates) over which β anneals linearly to 1.")
-    eps: float = param(1e-6, "ε added to |δ| so no transition has zero priority.")
-    rank_sort_every: int = param(1_000, "rank: priority updates between re-sorts of the ranking.")
-
-    def __post_init__(self) -> None:
-        if self.alpha < 0 or not 0 <= self.beta0 <= 1 or self.beta_steps < 0 or self.eps <= 0:
-            raise ZooError("per: need alpha >= 0, 0 <= beta0 <= 1, beta_steps >= 0 and eps > 0")
-        if self.rank_sort_every < 1:
-            raise ZooError("per.rank_sort_every must be >= 1")
+    alpha: float = param(0.6, "Priority exponent α (paper: 0.6 proportional, 0.7 rank); 0 is uniform.", ge=0)
+    beta0: float = param(0.4, "Initial importance-sampling exponent β (paper: 0.4 proportional, 0.5 rank).", ge=0, le=1)
+    beta_steps: int = param(100_000, "Sample calls (learner updates) over which β anneals linearly to 1.", ge=0)
+    eps: float = param(1e-6, "ε added to |δ| so no transition has zero priority.", gt=0)
+    rank_sort_every: int = param(1_000, "rank: priority updates between re-sorts of the ranking.", ge=1)
 
 
 @hookimpl
@@ -44,3 +38,8 @@ def zoo_make_replay(config, capacity, obs_shape, obs_dtype, num_envs, frame_stac
         frame_stack=frame_stack, variant=per.variant, alpha=per.alpha, beta0=per.beta0,
         beta_steps=per.beta_steps, eps=per.eps, rank_sort_every=per.rank_sort_every,
     )
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("dqn",)  # transition replay; r2d2 replays sequences

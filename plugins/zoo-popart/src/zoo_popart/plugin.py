@@ -19,13 +19,11 @@ class PopArtConfig:
     IMPALA gives the value head one per task (``impala.tasks``)."""
 
     beta: float = param(
-        3e-4, "Step size β of the target statistics μ, ν per learner update (paper: 3e-4 on Atari); 0 freezes them."
+        3e-4, "Step size β of the target statistics μ, ν per learner update (paper: 3e-4 on Atari); 0 freezes them.",
+        ge=0,
+        le=1,
     )
-    min_sigma: float = param(MIN_SIGMA, "Floor of σ = sqrt(ν - μ²), so constant targets cannot divide by 0.")
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.beta <= 1 or not self.min_sigma > 0:
-            raise ZooError("popart: need 0 <= beta <= 1 and min_sigma > 0")
+    min_sigma: float = param(MIN_SIGMA, "Floor of σ = sqrt(ν - μ²), so constant targets cannot divide by 0.", gt=0)
 
 
 @hookimpl
@@ -50,3 +48,8 @@ def zoo_network_spec(spec, config):
     cfg = config[NAME]
     # num_tasks (the head's outputs) stays whatever the algorithm put there.
     spec.claim("head_args", {**spec.head_args, "value": NAME, "beta": cfg.beta, "min_sigma": cfg.min_sigma}, NAME)
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("impala",)  # IMPALA's value head; a3c keeps a linear one

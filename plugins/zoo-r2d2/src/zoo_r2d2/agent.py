@@ -13,7 +13,7 @@ with ``act`` a :class:`zoo_core.learning.policies.RecurrentPolicy`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -39,23 +39,24 @@ class R2D2Config(DQNFamilyConfig):
     """R2D2 hyperparameters: the DQN family's (replay counted in sequences; the recipe sets R2D2's own
     defaults) and the sequence, burn-in and recurrent-core settings."""
 
-    burn_in: int = param(10, "Timesteps at a sequence's start that only refresh its stored state (no gradient).")
+    section: ClassVar[str] = NAME
+
+    burn_in: int = param(10, "Timesteps at a sequence's start that only refresh its stored state (no gradient).", ge=0)
     learn_length: int = param(
-        20, "Timesteps after the burn-in that are learned on (the last one only bootstraps the ones before it)."
+        20, "Timesteps after the burn-in that are learned on (the last one only bootstraps the ones before it).",
+        ge=2,
     )
-    overlap: int = param(10, "Timesteps a sequence shares with the next one from the same env.")
+    overlap: int = param(10, "Timesteps a sequence shares with the next one from the same env.", ge=0)
     recurrent: Literal["lstm", "gru"] = param("lstm", "Recurrent core: lstm or gru.")
-    recurrent_size: int = param(128, "Units of the recurrent core.")
-    priority_eta: float = param(0.9, "Sequence priority η·max|δ| + (1-η)·mean|δ| reported to zoo_after_update.")
+    recurrent_size: int = param(128, "Units of the recurrent core.", ge=1)
+    priority_eta: float = param(
+        0.9, "Sequence priority η·max|δ| + (1-η)·mean|δ| reported to zoo_after_update.", ge=0, le=1
+    )
 
     def __post_init__(self) -> None:
-        if self.burn_in < 0 or self.learn_length < 2:
-            raise ZooError(f"{NAME}: need burn_in >= 0 and learn_length >= 2; got {self.burn_in}, {self.learn_length}")
-        if not 0 <= self.overlap < self.burn_in + self.learn_length:
-            raise ZooError(f"{NAME}.overlap must be in [0, burn_in + learn_length); got {self.overlap}")
-        for name in ("batch_size", "buffer_size", "n_step", "target_update_interval", "train_freq", "gradient_steps"):
-            if getattr(self, name) < 1:
-                raise ZooError(f"{NAME}.{name} must be at least 1; got {getattr(self, name)}")
+        super().__post_init__()
+        if not self.overlap < self.burn_in + self.learn_length:
+            raise ZooError(f"{NAME}.overlap must be < burn_in + learn_length; got {self.overlap}")
 
 
 class R2D2Agent(DQNFamilyAgent):

@@ -10,3 +10,8 @@ from zoo_r2d2.recipe import ALGORITHM, R2D2
 def zoo_register_agents(register):
     register(ALGORITHM)
     register(R2D2)
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("r2d2",)  # it registers the r2d2 algorithm and changes no other

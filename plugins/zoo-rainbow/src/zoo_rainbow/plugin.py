@@ -9,3 +9,8 @@ from zoo_rainbow.recipe import RAINBOW
 @hookimpl
 def zoo_register_agents(register):
     register(RAINBOW)
+
+
+@hookimpl
+def zoo_fits() -> tuple[str, ...]:
+    return ("dqn",)  # it registers a dqn recipe and changes no agent
