@@ -77,6 +77,9 @@ class TimedLoop:
             self.last = mark
             yield turn
 
+    def pause(self) -> None:
+        self.loop.pause()
+
     def state_dict(self) -> Any:
         return self.loop.state_dict()
 

@@ -37,17 +37,11 @@ MINATAR_DQN_REFERENCE = {"Breakout": 10.0}  # Young & Tian 2019, DQN at 5M frame
 
 def _train_or_resume(recipe: str, env: str, steps: int, seed: int, run_dir: Path, overrides: list[str]):
     import zoo_core
-    from zoo_core.running.checkpoint import latest_checkpoint
 
     if (run_dir / "results.json").is_file():
         return None  # finished earlier: the caller reads the files
-    if latest_checkpoint(run_dir / "checkpoints") is not None:
+    if (run_dir / "config.json").is_file():  # resume starts a run that never checkpointed over itself
         return zoo_core.resume(run_dir, progress=True)
-    if run_dir.exists():
-        # A folder without a checkpoint holds nothing worth keeping; start it again cleanly.
-        import shutil
-
-        shutil.rmtree(run_dir)
     import shlex
     import sys
 

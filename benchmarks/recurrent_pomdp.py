@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import shlex
-import shutil
 import statistics
 import sys
 import time
@@ -38,16 +37,13 @@ UNSEEN_SEED = 10_000  # periodic evaluations use seeds from 1,000,000 on (zoo_co
 def _train_or_resume(recipe: str, steps: int, seed: int, run_dir: Path, overrides: list[str]) -> float:
     """Train (or finish) one run; return the wall-clock seconds spent now (0 when it was finished)."""
     import zoo_core
-    from zoo_core.running.checkpoint import latest_checkpoint
 
     start = time.perf_counter()
     if (run_dir / "results.json").is_file():
         return 0.0
-    if latest_checkpoint(run_dir / "checkpoints") is not None:
+    if (run_dir / "config.json").is_file():  # resume starts a run that never checkpointed over itself
         zoo_core.resume(run_dir, progress=sys.stderr.isatty())
     else:
-        if run_dir.exists():
-            shutil.rmtree(run_dir)  # no checkpoint: nothing worth keeping
         command = shlex.join(["python", *sys.argv])
         zoo_core.train(recipe, ENV, steps, seed, run_dir, overrides, progress=sys.stderr.isatty(), command=command)
     return time.perf_counter() - start

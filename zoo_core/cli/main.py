@@ -292,6 +292,8 @@ def _progress() -> bool:
 
 
 def _report(result) -> None:
+    if result.complete:
+        return  # resume said so: nothing was trained
     final = result.final.summary if result.final else None
     print(f"run: {result.run_dir}")
     if result.stopped_early:
