@@ -255,3 +255,13 @@ def test_target_return_says_it_stopped_the_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "stopped at step 100: the evaluation mean" in printed and "run.target_return=9" in printed
     assert "best periodic evaluation:" in printed
+
+
+def test_a_log_row_is_one_compact_line():
+    from zoo_core.running.training import log_line
+
+    row = {"env_steps": 32000, "episodes": 503, "return_mean": 97.05, "updates": 15620.0, "loss": 0.1973,
+           "epsilon": float("nan"), "steps_per_s": 1375.2, "wall_s": 3723.4}
+    assert log_line(row, 50000) == (
+        "step 32,000/50,000 | episodes 503 | return 97.05 | updates 15,620 | loss 0.1973 | 1375 steps/s | 01:02:03"
+    )

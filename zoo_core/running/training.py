@@ -334,10 +334,12 @@ def log_line(row: dict[str, Any], total: int) -> str:
     for key, value in row.items():
         if key in ("env_steps", "episodes", "return_mean", "steps_per_s", "wall_s"):
             continue
+        if isinstance(value, float) and value.is_integer():  # counters (updates) logged as floats
+            value = int(value)
         if isinstance(value, float) and value == value:
             parts.append(f"{key} {value:.4g}")
         elif isinstance(value, int) and not isinstance(value, bool):
-            parts.append(f"{key} {value}")
+            parts.append(f"{key} {value:,}")
     parts.append(f"{row['steps_per_s']:.0f} steps/s")
     parts.append(time.strftime("%H:%M:%S", time.gmtime(row["wall_s"])))
     return " | ".join(parts)
