@@ -341,7 +341,8 @@ def log_line(row: dict[str, Any], total: int) -> str:
         elif isinstance(value, int) and not isinstance(value, bool):
             parts.append(f"{key} {value:,}")
     parts.append(f"{row['steps_per_s']:.0f} steps/s")
-    parts.append(time.strftime("%H:%M:%S", time.gmtime(row["wall_s"])))
+    wall = int(row["wall_s"])
+    parts.append(f"{wall // 3600:02d}:{wall // 60 % 60:02d}:{wall % 60:02d}")  # hours go past 24
     return " | ".join(parts)
 
 
