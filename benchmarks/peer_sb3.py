@@ -78,8 +78,8 @@ SMOKE_STEPS = {"CartPole-v1": 2_000, "Acrobot-v1": 2_000, "MinAtar/Breakout-v1":
                "MinAtar/SpaceInvaders-v1": 6_000}  # MinAtar: past SB3's and the zoo's 5k-frame learning start
 
 RL_ZOO_SOURCE = "https://github.com/DLR-RM/rl-baselines3-zoo/blob/ce95481b041fe5314c1b2f1a53940d169b9253fc/hyperparams/dqn.yml"
-MINATAR_SOURCE = ("Young & Tian 2019, https://github.com/kenjyoung/MinAtar/blob/master/examples/dqn.py "
-                  "(no RL Zoo entry for MinAtar)")
+MINATAR_SOURCE = ("Young & Tian 2019, https://github.com/kenjyoung/MinAtar/blob/"
+                  "3f078e51939810856f167b87d3d329b6dd7a5cbd/examples/dqn.py (no RL Zoo entry for MinAtar)")
 # RL Baselines3 Zoo's hyperparams/dqn.yml, as SB3 keyword arguments (policy MlpPolicy).
 RL_ZOO: dict[str, dict[str, Any]] = {
     "CartPole-v1": {  # "Almost Tuned"; n_timesteps 5e4
