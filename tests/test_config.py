@@ -93,3 +93,16 @@ def test_json_round_trip_and_validation_of_saved_configs():
     bad = {"dqn": dict(saved["dqn"], lr="0.01; import os")}
     with pytest.raises(ZooError, match="dqn.lr must be a number"):
         resolve_config(CLASSES, [bad], [], primary="dqn")
+
+
+def test_a_recipe_tunes_per_env_id_over_its_family():
+    from zoo_core.host.recipes import Recipe
+    from zoo_core.host.session import resolve
+
+    acrobot, cartpole = resolve("dqn", "Acrobot-v1").config["dqn"], resolve("dqn", "CartPole-v1").config["dqn"]
+    assert (acrobot.lr, acrobot.batch_size, acrobot.target_update_interval) == (6.3e-4, 128, 250)
+    assert (cartpole.lr, cartpole.batch_size) == (2.3e-3, 64)
+    assert acrobot.hidden == cartpole.hidden == (256, 256)  # the family's layer still applies
+    recipe = Recipe("r", "dqn", env_config={"gymnasium": {"dqn": {"lr": 1.0}}, "Env-v0": {"dqn": {"lr": 2.0}}})
+    assert recipe.env_layers("gymnasium", "pkg.mod:Env-v0") == [{"dqn": {"lr": 1.0}}, {"dqn": {"lr": 2.0}}]
+    assert recipe.env_layers("minatar", "Other-v0") == []

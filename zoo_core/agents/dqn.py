@@ -21,6 +21,7 @@ from zoo_core.fast.learner import make_learner
 from zoo_core.host.config import param
 from zoo_core.host.context import BuildContext
 from zoo_core.host.roles import has_impls, resolve_role
+from zoo_core.learning.exploration import linear_schedule
 from zoo_core.learning.learner import TensorBatch
 from zoo_core.learning.networks import build_network
 from zoo_core.learning.optim import load_optimizer_state, optimizer_state
@@ -35,6 +36,10 @@ class DQNFamilyConfig:
     section: ClassVar[str] = "dqn"  # the config section, for messages (a subclass sets its own)
 
     lr: float = param(1e-3, "Adam learning rate.", gt=0)
+    lr_end: float = param(0.0, "Learning rate at the end of lr_decay_steps.", ge=0)
+    lr_decay_steps: int = param(
+        0, "Env steps over which the learning rate anneals linearly from lr to lr_end (0: constant lr).", ge=0
+    )
     adam_eps: float = param(1e-8, "Adam epsilon (Rainbow uses 1.5e-4).", gt=0)
     batch_size: int = param(64, "Samples (transitions, or sequences for sequence replay) per learner update.", ge=1)
     gamma: float = param(0.99, "Discount factor.", ge=0, le=1)
@@ -114,6 +119,8 @@ class DQNFamilyAgent(parts.NetworkWeights):
         cfg = self.cfg
         if self.env_steps < cfg.learning_starts or self.vec_steps % cfg.train_freq or not self.can_sample():
             return False
+        if cfg.lr_decay_steps:  # a function of env steps: a resumed run gets the same values
+            self.learner.set_lr(linear_schedule(cfg.lr, cfg.lr_end, cfg.lr_decay_steps, self.env_steps))
         for _ in range(cfg.gradient_steps):
             self.update()
         return True

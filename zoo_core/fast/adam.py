@@ -28,6 +28,11 @@ class FastAdam:
         self.inner = torch.optim.Adam(self.params, lr=lr, eps=eps, betas=betas, fused=True)
         self._cache: tuple | None = None
 
+    @property
+    def param_groups(self) -> list[dict]:
+        """The inner optimiser's groups (``lr`` is read from them at every step)."""
+        return self.inner.param_groups
+
     def state_dict(self) -> dict:
         return self.inner.state_dict()
 

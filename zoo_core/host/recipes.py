@@ -39,8 +39,9 @@ class Recipe:
     :param algorithm: the algorithm it trains.
     :param plugins: plugin names (entry points in the ``agent_zoo`` group) loaded for the agent.
     :param config: ``section -> {field: value}`` defaults.
-    :param env_config: env family name (``atari``, ``minatar``, ``gymnasium``) -> further defaults
-        for that family, applied after ``config``.
+    :param env_config: env family name (``atari``, ``minatar``, ``gymnasium``) or exact env id
+        (``Acrobot-v1``, as RL Zoo tunes per env) -> further defaults: the family's apply after
+        ``config``, the env id's after the family's.
     :param description: one line for ``zoo recipes``.
     """
 
@@ -53,6 +54,12 @@ class Recipe:
     ablations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     """Extra variants for ``zoo ablate`` beyond leaving out each plugin: name -> config layer
     (``{"no-double": {"dqn": {"double_q": False}}}``)."""
+
+    def env_layers(self, family: str, env_id: str) -> list[Mapping[str, Mapping[str, Any]]]:
+        """The config layers this recipe adds for an env: its family's, then its own id's (a
+        ``module:`` prefix naming where a custom env is registered is not part of the id)."""
+        bare = env_id.rpartition(":")[2]
+        return [self.env_config[key] for key in (family, bare) if key in self.env_config]
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in "+-"):

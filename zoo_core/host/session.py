@@ -107,7 +107,7 @@ def resolve(
     known = catalog.config_classes
     layers: list[Mapping[str, Mapping[str, Any]]] = [
         {k: v for k, v in layer.items() if k in known or plugins == recipe.plugins}
-        for layer in (recipe.config, recipe.env_config.get(family.name, {}))
+        for layer in (recipe.config, *recipe.env_layers(family.name, env_id))
     ]
     if saved is not None:
         layers.append(saved)

@@ -53,6 +53,11 @@ class AutogradLearner:
         del value, batch, double_q, reduction
         return None
 
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the next steps (a schedule's current value)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def zero_grad(self) -> None:
         self.optimizer.zero_grad()
 

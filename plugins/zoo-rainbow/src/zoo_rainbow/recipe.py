@@ -46,11 +46,14 @@ CLASSIC = {
     "c51": {"num_atoms": 51, "v_min": 0.0, "v_max": 100.0},
 }
 
+# Acrobot: returns run from -500 to 0 (-1 a step until the goal), so the support is negative.
+ACROBOT = {"c51": {"num_atoms": 51, "v_min": -100.0, "v_max": 0.0}}
+
 RAINBOW = Recipe(
     name="rainbow",
     algorithm="dqn",
     plugins=PLUGINS,
     config={"dqn": {"n_step": 3, "double_q": True}},
-    env_config={"atari": ATARI, "minatar": MINATAR, "gymnasium": CLASSIC},
+    env_config={"atari": ATARI, "minatar": MINATAR, "gymnasium": CLASSIC, "Acrobot-v1": ACROBOT},
     description="Rainbow (Hessel et al. 2018): double Q + 3-step + dueling + PER + NoisyNet + C51",
 )
