@@ -19,7 +19,7 @@ What is here, by use:
   subclasses them), agent parts, optimiser state, value-learning math, the fused-loss registry of the
   speed path, the worker group, CLI argument types, recurrent policies for evaluation.
 * **Devices**: :func:`resolve_device` (``run.device`` -> ``torch.device``; a builder gets the result
-  as ``BuildContext.device``), :func:`to_device` (host array -> tensor there, no copy on the CPU) and
+  as ``BuildContext.device``), :data:`CPU`, :func:`to_device` (host array -> tensor there, no copy on the CPU) and
   :func:`to_host` (tensor -> numpy).
 """
 
@@ -56,7 +56,7 @@ from zoo_core.host.protocols import (
 from zoo_core.host.recipes import Algorithm, Recipe
 from zoo_core.host.roles import has_impls
 from zoo_core.host.session import Setup, resolve
-from zoo_core.learning.devices import resolve_device, to_device, to_host
+from zoo_core.learning.devices import CPU, resolve_device, to_device, to_host
 from zoo_core.learning.network_spec import NetworkSpec
 from zoo_core.learning.networks import build_network, lookup_module, torso_and_core
 from zoo_core.learning.optim import clip_grad_norm, load_optimizer_state, optimizer_state
@@ -71,7 +71,7 @@ from zoo_core.running.loops import Loop, LoopState, Turn
 from zoo_core.running.workers import WorkerGroup
 
 __all__ = [
-    "Agent", "Algorithm", "Batch", "BuildContext", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
+    "CPU", "Agent", "Algorithm", "Batch", "BuildContext", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
     "EnvFamily", "Exploration", "ExplorationBase", "Loop", "LoopState", "NetworkSpec", "NetworkWeights",
     "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy", "ReplayBuffer", "Setup", "Stateful",
     "SteppingAgent", "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError",

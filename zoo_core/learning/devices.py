@@ -27,8 +27,8 @@ def resolve_device(name: str) -> torch.device:
     cuda = torch.cuda.is_available()
     if name == "cuda" and not cuda:
         raise ZooError(
-            f"run.device=cuda, but torch {torch.__version__} sees no CUDA device here "
-            "(use run.device=auto or cpu)"
+            f"run.device=cuda, but torch {torch.__version__} sees no CUDA device here (set run.device=auto "
+            "or cpu; `zoo resume RUN --device cpu` continues a run made on a GPU)"
         )
     return torch.device("cuda" if name == "cuda" or (name == "auto" and cuda) else "cpu")
 
