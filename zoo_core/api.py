@@ -19,8 +19,8 @@ What is here, by use:
   subclasses them), agent parts, optimiser state, value-learning math, the fused-loss registry of the
   speed path, the worker group, CLI argument types, recurrent policies for evaluation.
 * **Devices**: :func:`resolve_device` (``run.device`` -> ``torch.device``; a builder gets the result
-  as ``BuildContext.device``), :data:`CPU`, :func:`to_device` (host array -> tensor there, no copy on the CPU) and
-  :func:`to_host` (tensor -> numpy).
+  as ``BuildContext.device``), :data:`CPU`, :func:`to_device` (host array -> tensor there, no copy
+  on the CPU) and :func:`to_host` (tensor -> numpy).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from zoo_core.running.loops import Loop, LoopState, Turn
 from zoo_core.running.workers import WorkerGroup
 
 __all__ = [
-    "CPU", "Agent", "Algorithm", "Batch", "BuildContext", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
+    "Agent", "Algorithm", "Batch", "BuildContext", "CPU", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
     "EnvFamily", "Exploration", "ExplorationBase", "Loop", "LoopState", "NetworkSpec", "NetworkWeights",
     "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy", "ReplayBuffer", "Setup", "Stateful",
     "SteppingAgent", "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError",
