@@ -18,6 +18,9 @@ What is here, by use:
   points ``slots_written`` and ``held_arrays``), the DQN family's agent base and config (R2D2
   subclasses them), agent parts, optimiser state, value-learning math, the fused-loss registry of the
   speed path, the worker group, CLI argument types, recurrent policies for evaluation.
+* **Devices**: :func:`resolve_device` (``run.device`` -> ``torch.device``; a builder gets the result
+  as ``BuildContext.device``), :data:`CPU`, :func:`to_device` (host array -> tensor there, no copy
+  on the CPU) and :func:`to_host` (tensor -> numpy).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from zoo_core.host.protocols import (
 from zoo_core.host.recipes import Algorithm, Recipe
 from zoo_core.host.roles import has_impls
 from zoo_core.host.session import Setup, resolve
+from zoo_core.learning.devices import CPU, resolve_device, to_device, to_host
 from zoo_core.learning.network_spec import NetworkSpec
 from zoo_core.learning.networks import build_network, lookup_module, torso_and_core
 from zoo_core.learning.optim import clip_grad_norm, load_optimizer_state, optimizer_state
@@ -67,13 +71,13 @@ from zoo_core.running.loops import Loop, LoopState, Turn
 from zoo_core.running.workers import WorkerGroup
 
 __all__ = [
-    "Agent", "Algorithm", "Batch", "BuildContext", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
+    "Agent", "Algorithm", "Batch", "BuildContext", "CPU", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
     "EnvFamily", "Exploration", "ExplorationBase", "Loop", "LoopState", "NetworkSpec", "NetworkWeights",
     "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy", "ReplayBuffer", "Setup", "Stateful",
     "SteppingAgent", "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError",
     "atomic_path", "build_network", "check_finite", "clip_grad_norm", "exploration_role", "has_impls", "hookimpl",
     "ignore_stop_signals", "load", "load_optimizer_state", "load_rng_state", "lookup_module", "make_section",
     "network_spec", "nonneg_int", "optimizer_state", "param", "polyak_update", "positive_int", "progress_default",
-    "register_fused_loss", "resolve", "rng_state", "seeded_rng", "shield_children", "torso_and_core",
-    "unknown_env_error", "value_role",
+    "register_fused_loss", "resolve", "resolve_device", "rng_state", "seeded_rng", "shield_children", "torso_and_core",
+    "to_device", "to_host", "unknown_env_error", "value_role",
 ]

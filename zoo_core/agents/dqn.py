@@ -21,6 +21,7 @@ from zoo_core.fast.learner import make_learner
 from zoo_core.host.config import param
 from zoo_core.host.context import BuildContext
 from zoo_core.host.roles import has_impls, resolve_role
+from zoo_core.learning.devices import to_device, to_host
 from zoo_core.learning.exploration import linear_schedule
 from zoo_core.learning.learner import TensorBatch
 from zoo_core.learning.networks import build_network
@@ -96,7 +97,9 @@ class DQNFamilyAgent(parts.NetworkWeights):
         self.value = parts.value_role(ctx, cfg.huber_delta)
         self.exploration = parts.exploration_role(ctx, cfg.eps_start, cfg.eps_end, cfg.eps_decay_steps)
         self.spec = ctx.spec or parts.network_spec(ctx, cfg.torso, cfg.hidden, self.value.num_atoms, **spec_fields)
-        self.network = build_network(self.spec, ctx.modules)
+        # Initialised on the CPU, then moved: the same initial weights on every device.
+        self.device = ctx.device
+        self.network = build_network(self.spec, ctx.modules).to(self.device)
         if self.network.recurrent and not self.recurrent:
             raise ZooError(f"the {self.section} agent is feed-forward; a recurrent torso needs sequence replay")
         if self.recurrent and not self.network.recurrent:
@@ -148,10 +151,12 @@ class DQNFamilyAgent(parts.NetworkWeights):
         self.updates += 1
         if self.updates % cfg.target_update_interval == 0:
             polyak_update(self.target, self.network, cfg.tau)
+        if self.replay.prioritized or self._after:
+            priority_np = to_host(priority)
         if self.replay.prioritized:
-            self.replay.update_priorities(batch.indices, priority.numpy())
+            self.replay.update_priorities(batch.indices, priority_np)
         if self._after:
-            info = {"td_error": priority.numpy(), "loss": loss, "update": self.updates}
+            info = {"td_error": priority_np, "loss": loss, "update": self.updates}
             self.pm.hook.zoo_after_update(agent=self, batch=batch, info=info)
         self.last_loss = loss  # a tensor: read (and synchronised) only when logged
 
@@ -168,7 +173,7 @@ class DQNFamilyAgent(parts.NetworkWeights):
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything else an exact resume needs: target, optimiser, replay, roles, RNGs (tensors, JSON)."""
         tensors: dict[str, torch.Tensor] = {
-            f"target.{k}": v.detach().clone() for k, v in self.target.state_dict().items()
+            f"target.{k}": v.detach().to("cpu", copy=True) for k, v in self.target.state_dict().items()
         }
         optim_tensors, optim_meta = optimizer_state(self.optimizer)
         tensors.update(optim_tensors)
@@ -225,7 +230,7 @@ class DQNAgent(DQNFamilyAgent):
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Greedy action values ``[N, A]`` for observations ``[N, *obs_shape]``."""
-        return self.learner.q_values(self.value, torch.as_tensor(obs)).numpy()
+        return to_host(self.learner.q_values(self.value, to_device(obs, self.device)))
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
         """The greedy policy: one observation -> an int; a batch ``[N, *obs_shape]`` -> ``[N]``."""
@@ -259,7 +264,7 @@ class DQNAgent(DQNFamilyAgent):
         """One gradient step on a sampled batch; target update on schedule."""
         cfg = self.cfg
         batch = self.replay.sample(cfg.batch_size, self.rng)
-        tensors = TensorBatch.of(batch, self.replay.prioritized)
+        tensors = TensorBatch.of(batch, self.replay.prioritized, self.device)
         # Auxiliary losses need the network's graph: only the autograd path has one.
         fused = None if self._aux else self.learner.fused_grads(self.value, tensors, cfg.double_q, cfg.loss_reduction)
         loss, priority = fused if fused is not None else self._autograd_grads(batch, tensors)

@@ -50,12 +50,18 @@ def rng_state(rng: np.random.Generator) -> tuple[dict[str, torch.Tensor], dict[s
     """torch's global, ``rng``'s and Python's RNG states: checkpoint tensors (``rng.torch``) and JSON."""
     version, internal, gauss = random.getstate()
     meta = {"numpy": rng.bit_generator.state, "python": [version, list(internal), gauss]}
-    return {"rng.torch": torch.get_rng_state()}, meta
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_initialized():  # a GPU learner draws its noise (NoisyNet) from the GPU's generator
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    return tensors, meta
 
 
 def load_rng_state(rng: np.random.Generator, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` saved (``meta`` is its JSON part)."""
+    """Restore what :func:`rng_state` saved (``meta`` is its JSON part); a GPU's state only where
+    there is a GPU (a GPU run resumed on a CPU draws its noise from the CPU's generator)."""
     torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
     rng.bit_generator.state = meta["numpy"]
     version, internal, gauss = meta["python"]
     random.setstate((version, tuple(internal), gauss))
@@ -105,12 +111,13 @@ class NetworkWeights:
         return all(bool(torch.isfinite(p).all()) for p in self.network.parameters())
 
     def model_tensors(self) -> dict[str, torch.Tensor]:
-        """The online network's parameters and buffers (``model.safetensors``)."""
-        return {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+        """The online network's parameters and buffers (``model.safetensors``), copied to the CPU."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.network.state_dict().items()}
 
     def load_model(self, tensors: dict[str, torch.Tensor]) -> None:
         """Load online weights, with a clear error on a mismatched network. ``load_state_dict``
-        copies into the existing tensors, so shared-memory parameters (A3C) stay shared."""
+        copies into the existing tensors, so shared-memory parameters (A3C) stay shared and weights
+        saved from any device land on the network's."""
         try:
             self.network.load_state_dict(tensors)
         except RuntimeError as exc:

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
     p.add_argument("run_dir")
     p.add_argument("--steps", type=positive_int, help="new total environment steps")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"),
+                   help="run.device for this resume (e.g. cpu for a run made with cuda; default: the run's own)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("eval", help="evaluate an agent under an explicit protocol")
@@ -311,7 +313,7 @@ def _resume(args: argparse.Namespace) -> int:
     from zoo_core.running.training import resume
 
     _report(resume(args.run_dir, args.steps, progress=_progress() and not args.no_progress,
-                   rows=not sys.stdout.isatty()))
+                   rows=not sys.stdout.isatty(), device=args.device))
     return 0
 
 

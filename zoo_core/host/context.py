@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 import pluggy
+import torch
 
 from zoo_core.host.config import AgentConfig
+from zoo_core.learning.devices import CPU
 from zoo_core.learning.network_spec import NetworkSpec
 
 
@@ -19,6 +21,9 @@ class BuildContext:
 
     :param modules: the registered network blocks by kind (``catalog.modules``), for ``build_network``.
     :param spec: the saved network specification when a saved agent is rebuilt, else None.
+    :param device: where the learner's networks and batches live (``run.device`` resolved by
+        :func:`zoo_core.learning.devices.resolve_device`; CPU when a saved agent is loaded for acting).
+        Actor and self-play processes stay on the CPU whatever it is.
     """
 
     config: AgentConfig
@@ -31,3 +36,4 @@ class BuildContext:
     num_envs: int
     seed: int
     spec: NetworkSpec | None = None  # given when rebuilding a saved agent
+    device: torch.device = CPU

@@ -42,4 +42,9 @@ class RunConfig:
         "local", "Where an actor-learner algorithm runs its actors: local (processes) or ray (a Ray cluster)."
     )
     address: str | None = param(None, "Ray cluster address for backend=ray (None starts a local Ray runtime).")
+    device: Literal["auto", "cpu", "cuda"] = param(
+        "auto",
+        "Where the learner and its batched inference run: cuda, cpu, or auto (cuda when torch sees a GPU). Envs, "
+        "replay and actor processes stay on the CPU; a3c is always cpu.",
+    )
     torch_threads: int = param(1, "torch.set_num_threads for the run (0 keeps torch's default).", ge=0)

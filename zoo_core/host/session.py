@@ -14,6 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pluggy
+import torch
 
 from zoo_core.envs import EnvFamily, find_family, frame_stack_depth, make_env
 from zoo_core.envs.headless import quiet_sdl
@@ -23,6 +24,7 @@ from zoo_core.host.config import AgentConfig, resolve_config
 from zoo_core.host.context import BuildContext
 from zoo_core.host.manager import Catalog, build_catalog, catalog_manager, check_fits, make_manager
 from zoo_core.host.recipes import Algorithm, Recipe, parse_recipe
+from zoo_core.learning.devices import resolve_device
 from zoo_core.learning.network_spec import NetworkSpec
 
 
@@ -142,8 +144,16 @@ def check_signature(saved: Mapping[str, Any], env: gym.Env, env_id: str) -> None
             )
 
 
-def build_agent(setup: Setup, signature: Mapping[str, Any], seed: int, spec: NetworkSpec | None = None) -> Any:
-    """Build the recipe's agent for envs with the given signature."""
+def build_agent(
+    setup: Setup, signature: Mapping[str, Any], seed: int, spec: NetworkSpec | None = None,
+    device: torch.device | None = None,
+) -> Any:
+    """Build the recipe's agent for envs with the given signature.
+
+    :param device: where its learner lives; None resolves ``run.device`` (training), loading for
+        acting passes the CPU.
+    :raises ZooError: ``run.device=cuda`` where torch sees no GPU.
+    """
     ctx = BuildContext(
         config=setup.config,
         pm=setup.pm,
@@ -155,5 +165,6 @@ def build_agent(setup: Setup, signature: Mapping[str, Any], seed: int, spec: Net
         num_envs=setup.config["run"].num_envs,
         seed=seed,
         spec=spec,
+        device=resolve_device(setup.config["run"].device) if device is None else device,
     )
     return setup.algorithm.build(ctx)

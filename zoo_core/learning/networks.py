@@ -179,8 +179,8 @@ class RecurrentCore(nn.Module):
         self.out_features = size
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
-        """Zero state for ``batch`` sequences (always a tuple: ``(h, c)`` or ``(h,)``)."""
-        zeros = torch.zeros(batch, self.size)
+        """Zero state for ``batch`` sequences (always a tuple: ``(h, c)`` or ``(h,)``), on the core's device."""
+        zeros = torch.zeros(batch, self.size, device=self.cell.weight_hh.device)
         return (zeros, zeros.clone()) if self.kind == "lstm" else (zeros,)
 
     def forward(
@@ -247,7 +247,7 @@ class QNetwork(nn.Module):
         steps, batch = obs.shape[:2]
         x = self.torso(obs.reshape(steps * batch, *obs.shape[2:])).view(steps, batch, -1)
         if first is None:
-            first = torch.zeros(steps, batch)
+            first = torch.zeros(steps, batch, device=obs.device)
         if state is None:
             state = self.core.initial_state(batch)
         h, state = self.core(x, first, state)

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from zoo_core.learning.devices import CPU, to_device, to_host
+
 State = tuple[torch.Tensor, ...]
 StepFn = Callable[[torch.Tensor, torch.Tensor, State], tuple[torch.Tensor, State]]
 
@@ -26,12 +28,14 @@ class RecurrentPolicy:
         ``first`` is 1).
     :param initial_state: ``initial_state(n) -> state`` of zeros for ``n`` streams.
     :param obs_shape: the shape of one observation (to tell one observation from a batch).
+    :param device: where ``step`` runs: observations go there, actions come back to the host.
     """
 
     recurrent = True
 
-    def __init__(self, step: StepFn, initial_state: Callable[[int], State], obs_shape: Sequence[int]):
-        self._step, self._initial, self.obs_shape = step, initial_state, tuple(obs_shape)
+    def __init__(self, step: StepFn, initial_state: Callable[[int], State], obs_shape: Sequence[int],
+                 device: torch.device = CPU):
+        self._step, self._initial, self.obs_shape, self.device = step, initial_state, tuple(obs_shape), device
         self._states: dict[int, State] = {}
 
     def reset(self) -> None:
@@ -55,8 +59,8 @@ class RecurrentPolicy:
             torch.cat([self._states.get(s, zero)[k] for s in slots]) for k in range(len(zero))
         )
         with torch.inference_mode():
-            actions, state = self._step(torch.as_tensor(batch), torch.as_tensor(first_n), state)
+            actions, state = self._step(to_device(batch, self.device), to_device(first_n, self.device), state)
         for j, s in enumerate(slots):
             self._states[s] = tuple(part[j : j + 1].clone() for part in state)
-        actions = actions.numpy()
+        actions = to_host(actions)
         return int(actions[0]) if single else actions

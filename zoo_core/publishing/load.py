@@ -10,6 +10,7 @@ from typing import Any
 from zoo_core.envs.custom import split_env_id, with_gym_packages
 from zoo_core.errors import CheckpointError, ZooError
 from zoo_core.host.session import build_agent, resolve
+from zoo_core.learning.devices import CPU
 from zoo_core.learning.network_spec import NetworkSpec
 from zoo_core.publishing.sources import fetch
 from zoo_core.running.checkpoint import CONFIG, latest_checkpoint, load_checkpoint
@@ -26,7 +27,8 @@ def load(
         env id names a module (``mymodule:MyEnv-v0``) loads only when that module is among these:
         a shared agent's files never make the zoo import code. A run directory (the user's own
         training) imports the module its env id names.
-    :returns: the agent; ``agent.act(obs)`` is its greedy policy, ``agent.doc`` its description.
+    :returns: the agent, on the CPU whatever ``run.device`` it trained with; ``agent.act(obs)`` is its
+        greedy policy, ``agent.doc`` its description.
     """
     if isinstance(path, str) and path.startswith(("registry:", "hf:")):
         path = fetch(path)  # downloaded (or bundled) and verified; read like any agent folder
@@ -53,7 +55,10 @@ def load(
     doc = docs["config"]
     _check_env_module(folder, str(doc.get("env_id")), own_run, gym_packages)
     setup = resolve(doc["recipe"], doc["env_id"], (), plugins, saved=doc["config"])
-    agent = build_agent(setup, doc["signature"], doc["seed"], spec=NetworkSpec.from_json(doc["network"]))
+    # On the CPU whatever run.device said: acting one observation at a time gains nothing from a GPU,
+    # and an agent trained on a GPU loads on any machine.
+    agent = build_agent(setup, doc["signature"], doc["seed"], spec=NetworkSpec.from_json(doc["network"]),
+                        device=CPU)
     agent.load_model(tensors["model"])
     agent.doc, agent.setup = doc, setup
     return agent

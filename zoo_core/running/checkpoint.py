@@ -156,10 +156,11 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def save_safetensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    """Write tensors as safetensors with the mode any new file gets (safetensors makes it 0600)."""
+    """Write tensors as safetensors with the mode any new file gets (safetensors makes it 0600).
+    Tensors on a GPU are copied to the CPU first: files are device-free, loaded onto any device."""
     from safetensors.torch import save_file
 
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(path))
     os.chmod(path, shared_mode())
 
 

@@ -448,6 +448,7 @@ def resume(
     progress: bool = False,
     command: str | None = None,
     rows: bool = False,
+    device: str | None = None,
 ) -> TrainResult:
     """Continue a run from its latest checkpoint, exactly where it stopped.
 
@@ -456,7 +457,10 @@ def resume(
     on stderr.
 
     :param steps: new total env steps (default: the run's own total).
+    :param device: ``run.device`` for this resume only (``cpu`` continues a run made with
+        ``run.device=cuda`` on a machine without a GPU); None keeps the run's own.
     """
+    overrides = () if device is None else (f"run.device={device}",)
     run_dir = Path(run_dir)
     folder = RunFolder.existing(run_dir)
     try:
@@ -479,10 +483,10 @@ def resume(
                 say(f"{run_dir} has no complete checkpoint (it stopped before its first one): "
                     "starting the run over from step 0")
                 folder.clear_outputs()
-                return _start_over(run_dir, doc, plugins, stop, progress, rows)
+                return _start_over(run_dir, doc, plugins, stop, progress, rows, overrides)
             tensors, docs = load_checkpoint(ckpt)
             saved = docs["config"]
-            setup = resolve(saved["recipe"], saved["env_id"], (), plugins, saved=saved["config"])
+            setup = resolve(saved["recipe"], saved["env_id"], overrides, plugins, saved=saved["config"])
             _threads(setup)
             agent = build_agent(setup, saved["signature"], saved["seed"], spec=NetworkSpec.from_json(saved["network"]))
             agent.load_model(tensors["model"])
@@ -500,10 +504,12 @@ def resume(
 
 
 def _start_over(
-    run_dir: Path, doc: dict[str, Any], plugins: Sequence[object], stop: StopSignals, progress: bool, rows: bool
+    run_dir: Path, doc: dict[str, Any], plugins: Sequence[object], stop: StopSignals, progress: bool, rows: bool,
+    overrides: Sequence[str] = (),
 ) -> TrainResult:
-    """Train a run that has its description but no checkpoint from step 0, as first configured."""
-    setup = resolve(doc["recipe"], doc["env_id"], (), plugins, saved=doc["config"])
+    """Train a run that has its description but no checkpoint from step 0, as first configured (but
+    for ``overrides``: the resume's ``run.device``)."""
+    setup = resolve(doc["recipe"], doc["env_id"], overrides, plugins, saved=doc["config"])
     _threads(setup)
     agent = build_agent(setup, doc["signature"], doc["seed"], spec=NetworkSpec.from_json(doc["network"]))
     loop = _make_loop(setup, agent, doc["seed"])

@@ -169,3 +169,29 @@ def test_export_traces_the_greedy_policy_unless_it_has_memory(tmp_path, core):
     traced = torch.jit.load(str(folder / "agent.pt"))  # our own file, written just above
     obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
     np.testing.assert_array_equal(traced(torch.as_tensor(obs)).numpy(), agent.act(obs))
+
+
+def test_the_learner_keeps_every_tensor_on_its_device_and_actors_get_host_arrays():
+    """Unrolls from a CPU actor, learned on another device (torch's ``meta``, which refuses any CPU
+    tensor mixed with its own, as a GPU would): the loss and every gradient end up there, and the
+    parameters sent to actors are host arrays whatever the learner's device."""
+    from zoo_impala.unroll import stack
+
+    from zoo_core.host.session import build_agent, env_signature
+
+    setup = zoo_core.host.session.resolve("impala", "CartPole-v1", SMALL)
+    signature = env_signature(setup.make_env(training=True))
+    host = build_agent(setup, signature, seed=0)
+    spec = ActorSpec("impala", ("CartPole-v1",), setup.config.to_json(), host.spec.to_json(), 0, 2, 10, 0.9)
+    actor = make_actor(spec, index=0)
+    unrolls = [actor.unroll(host.parameters_for_actors(), version=0) for _ in range(2)]
+    meta = torch.device("meta")
+    agent = build_agent(setup, signature, seed=0, device=meta)
+    assert agent.device == meta and {p.device for p in agent.network.parameters()} == {meta}
+    loss = agent.loss(stack(unrolls, meta))
+    assert loss.total.device == meta
+    loss.total.backward()
+    assert all(p.grad is not None and p.grad.device == meta for p in agent.network.parameters())
+    arrays = host.parameters_for_actors()
+    assert arrays.keys() == agent.network.state_dict().keys()
+    assert all(isinstance(a, np.ndarray) for a in arrays.values())

@@ -27,6 +27,7 @@ from zoo_core.api import (
     load_optimizer_state,
     network_spec,
     optimizer_state,
+    to_host,
 )
 
 METRICS = ("loss", "policy_loss", "value_loss", "grad_norm")
@@ -76,7 +77,9 @@ class AlphaZeroAgent(NetworkWeights):
         torch.manual_seed(ctx.seed)
         self.rng = np.random.Generator(np.random.PCG64(ctx.seed))
         self.spec = ctx.spec or policy_value_spec(ctx, cfg)
-        self.network = PolicyValueNet(self.spec, ctx.modules)
+        # Initialised on the CPU, then moved: the same initial weights on every device.
+        self.device = ctx.device
+        self.network = PolicyValueNet(self.spec, ctx.modules).to(self.device)
         self.network.eval()  # searching uses the batch-norm running statistics; learn() switches
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.env_steps = 0
@@ -105,15 +108,18 @@ class AlphaZeroAgent(NetworkWeights):
         return _GreedyPrior(self.network, self.game.gravity)
 
     def parameters_for_workers(self) -> dict[str, np.ndarray]:
-        """Parameters and batch-norm statistics as numpy arrays (computed once per update)."""
+        """Parameters and batch-norm statistics as numpy arrays in host memory, whatever the learner's
+        device (self-play workers search on the CPU); computed once per update."""
         if self._arrays is None or self._arrays[0] != self.updates:
-            self._arrays = (self.updates, {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()})
+            self._arrays = (self.updates, {k: to_host(v).copy() for k, v in self.network.state_dict().items()})
         return self._arrays[1]
 
     # --- learning ---------------------------------------------------------------------------------
 
     def learn(self, obs: torch.Tensor, pi: torch.Tensor, z: torch.Tensor) -> None:
-        """One update on ``obs [B, 2, H, W]``, visit distributions ``pi [B, A]`` and outcomes ``z [B]``."""
+        """One update on ``obs [B, 2, H, W]``, visit distributions ``pi [B, A]`` and outcomes ``z [B]``
+        (host tensors, moved to the learner's device)."""
+        obs, pi, z = (t.to(self.device, non_blocking=True) for t in (obs, pi, z))
         net = self.network
         net.train()
         logits, v = net(obs)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from zoo_alphazero.games import Game, State
-from zoo_core.api import NetworkSpec, torso_and_core
+from zoo_core.api import NetworkSpec, to_device, to_host, torso_and_core
 
 
 class _Block(nn.Module):
@@ -79,11 +79,13 @@ class PolicyValueNet(nn.Module):
 
 
 def network_evaluator(game: Game, net: PolicyValueNet) -> Callable[[State], tuple[np.ndarray, np.ndarray]]:
-    """The search's evaluator backed by the network (in eval mode, without gradients)."""
+    """The search's evaluator backed by the network (in eval mode, without gradients): one call per
+    batch of leaves, on the network's device (the search itself stays in numpy on the host)."""
+    device = next(net.parameters()).device
 
     def evaluate(state: State) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
-            logits, value = net(torch.from_numpy(game.observe(state)))
-        return logits.numpy(), value.numpy()
+            logits, value = net(to_device(game.observe(state), device))
+        return to_host(logits), to_host(value)
 
     return evaluate

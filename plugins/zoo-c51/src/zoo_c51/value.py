@@ -29,7 +29,13 @@ class C51Value(Stateful):
         self.support = torch.linspace(self.v_min, self.v_max, self.num_atoms)  # [atoms] float32
 
     def _atoms(self, like: torch.Tensor) -> torch.Tensor:
-        return self.support if like.dtype == self.support.dtype else self.support.to(like.dtype)
+        """The support in ``like``'s dtype and on its device (the learner's, which may be a GPU)."""
+        support = self.support
+        if like.dtype == support.dtype and like.device == support.device:
+            return support
+        if like.device != support.device:
+            self.support = support = support.to(like.device)  # moved once, not per call
+        return support.to(like.dtype)
 
     def probabilities(self, out: torch.Tensor) -> torch.Tensor:
         """``softmax`` over atoms: ``[..., atoms]`` logits -> probabilities."""
@@ -66,7 +72,7 @@ class C51Value(Stateful):
         """
         if not state:
             return
-        saved = torch.tensor(state.get("support", []), dtype=self.support.dtype)
+        saved = torch.tensor(state.get("support", []), dtype=self.support.dtype, device=self.support.device)
         if saved.shape != self.support.shape or not torch.allclose(saved, self.support, rtol=1e-6, atol=1e-6):
             raise ZooError(
                 f"checkpoint's C51 support ({len(saved)} atoms"

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from zoo_core.api import BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError
+from zoo_core.api import CPU, BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_optim import SLOTS
 from zoo_impala.acting import GreedyActing, actor_critic_spec
@@ -43,7 +43,11 @@ class A3CAgent(GreedyActing, NetworkWeights):
 
     def __init__(self, ctx: BuildContext):
         cfg: A3CConfig = ctx.config["a3c"]
+        if ctx.config["run"].device == "cuda":
+            raise ZooError("a3c runs on the CPU: its Hogwild workers share the parameters in host memory "
+                           "(run.device=cuda is for impala; leave a3c on auto or cpu)")
         self.cfg, self.config = cfg, ctx.config
+        self.device = CPU  # whatever run.device resolved to: auto means cpu here
         self.num_actions = ctx.num_actions
         torch.manual_seed(ctx.seed)  # the initial weights; what the workers do next is not seeded
         self.spec = ctx.spec or make_a3c_spec(ctx, cfg)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.api import BuildContext, NetworkSpec, RecurrentPolicy, network_spec
+from zoo_core.api import BuildContext, NetworkSpec, RecurrentPolicy, network_spec, to_device, to_host
 from zoo_impala.network import ActorCriticNet
 
 
@@ -30,20 +30,24 @@ class _GreedyLogits(torch.nn.Module):
         self.network = network
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        logits, _, _, _ = self.network(obs.unsqueeze(0), torch.zeros(1, obs.shape[0]), ())
+        logits, _, _, _ = self.network(obs.unsqueeze(0), torch.zeros(1, obs.shape[0], device=obs.device), ())
         return logits[0].argmax(-1)
 
 
 class GreedyActing:
     """``act``: the argmax of the policy logits; with a recurrent core, one state per evaluation
-    slot (:class:`zoo_core.learning.policies.RecurrentPolicy`). Needs ``self.network`` and ``self.spec``."""
+    slot (:class:`zoo_core.learning.policies.RecurrentPolicy`). Needs ``self.network``, ``self.spec``
+    and ``self.device`` (the network's)."""
 
     network: ActorCriticNet
     spec: NetworkSpec
+    device: torch.device
 
     def _init_acting(self) -> None:
         if self.network.recurrent:
-            self.act: Any = RecurrentPolicy(self._greedy_step, self.network.initial_state, tuple(self.spec.obs_shape))
+            self.act: Any = RecurrentPolicy(
+                self._greedy_step, self.network.initial_state, tuple(self.spec.obs_shape), self.device
+            )
         else:
             self.act = self._greedy
 
@@ -54,10 +58,10 @@ class GreedyActing:
     def _greedy(self, obs: np.ndarray) -> np.ndarray | int:
         obs = np.asarray(obs)
         single = obs.shape == tuple(self.spec.obs_shape)
-        batch = torch.as_tensor(obs[None] if single else obs)
+        batch = to_device(obs[None] if single else obs, self.device)
         with torch.inference_mode():
-            actions, _ = self._greedy_step(batch, torch.zeros(len(batch)), ())
-        actions = actions.numpy()
+            actions, _ = self._greedy_step(batch, torch.zeros(len(batch), device=self.device), ())
+        actions = to_host(actions)
         return int(actions[0]) if single else actions
 
     def greedy_module(self) -> torch.nn.Module | None:

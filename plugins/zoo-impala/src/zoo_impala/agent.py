@@ -18,10 +18,11 @@ from zoo_core.api import (
     clip_grad_norm,
     load_optimizer_state,
     optimizer_state,
+    to_host,
 )
 from zoo_impala.acting import GreedyActing, actor_critic_spec
 from zoo_impala.config import ImpalaConfig
-from zoo_impala.losses import impala_loss
+from zoo_impala.losses import ImpalaLoss, impala_loss
 from zoo_impala.network import ActorCriticNet
 from zoo_impala.unroll import Batch, Unroll, stack
 
@@ -43,7 +44,9 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
         self.num_actions = ctx.num_actions
         torch.manual_seed(ctx.seed)
         self.spec = ctx.spec or actor_critic_spec(ctx, cfg, max(1, len(cfg.tasks)), cfg.normalize_obs)
-        self.network = ActorCriticNet(self.spec, ctx.modules)
+        # Initialised on the CPU, then moved: the same initial weights on every device.
+        self.device = ctx.device
+        self.network = ActorCriticNet(self.spec, ctx.modules).to(self.device)
         self.params = list(self.network.parameters())
         if cfg.optimizer == "rmsprop":
             self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(
@@ -58,18 +61,19 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
         self._init_acting()
 
     def parameters_for_actors(self) -> dict[str, np.ndarray]:
-        """The current parameters and buffers as numpy arrays (computed once per update)."""
+        """The current parameters and buffers as numpy arrays in host memory, whatever the learner's
+        device (actors act on the CPU); computed once per update."""
         if self._params_cache is None or self._params_cache[0] != self.updates:
-            arrays = {k: v.detach().numpy().copy() for k, v in self.network.state_dict().items()}
+            arrays = {k: to_host(v).copy() for k, v in self.network.state_dict().items()}
             self._params_cache = (self.updates, arrays)
         return self._params_cache[1]
 
     # --- learning -------------------------------------------------------------------------------
 
-    def learn(self, unrolls: list[Unroll]) -> None:
-        """One update on a batch of unrolls."""
+    def loss(self, batch: Batch) -> ImpalaLoss:
+        """The V-trace actor-critic loss of a batch on the learner's device: the total, its parts and
+        the ``vs`` targets."""
         cfg = self.cfg
-        batch: Batch = stack(unrolls)
         logits, v_norm, v, _ = self.network(batch.obs, batch.first, batch.state)
         task = batch.task
         value_head = self.network.value
@@ -80,12 +84,19 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
             return _pick(value_head.normalize(x.unsqueeze(-1).expand(*x.shape, num_tasks)), task)
 
         v_true = _pick(v, task)
-        loss = impala_loss(
+        return impala_loss(
             logits[:-1], v_true[:-1], v_true[-1], batch.mu_logits, batch.a_tm1, r_t, batch.discount_t,
             baseline_cost=cfg.baseline_cost, entropy_cost=cfg.entropy_cost, lambda_=cfg.lambda_,
             clip_rho_threshold=cfg.clip_rho_threshold, clip_pg_rho_threshold=cfg.clip_pg_rho_threshold,
             v_norm_tm1=_pick(v_norm, task)[:-1], normalize=normalize,
         )
+
+    def learn(self, unrolls: list[Unroll]) -> None:
+        """One update on a batch of unrolls (stacked in host memory, learned on the device)."""
+        cfg = self.cfg
+        batch: Batch = stack(unrolls, self.device)
+        loss = self.loss(batch)
+        task, value_head = batch.task, self.network.value
         self.optimizer.zero_grad()
         loss.total.backward()
         # max_norm inf measures without clipping: the logged norm means the same either way.

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from zoo_core.api import CPU, to_device
+
 ARRAYS = ("obs", "first", "a_tm1", "r_t", "discount_t", "mu_logits", "task")
 
 
@@ -80,17 +82,18 @@ class Batch:
     task: torch.Tensor  # [B] int64
 
 
-def stack(unrolls: list[Unroll]) -> Batch:
-    """Concatenate unrolls along the env axis (all must share ``T``)."""
+def stack(unrolls: list[Unroll], device: torch.device = CPU) -> Batch:
+    """Concatenate unrolls along the env axis (all must share ``T``), as tensors on ``device`` (the
+    learner's)."""
     lengths = {u.a_tm1.shape[0] for u in unrolls}
     if len(lengths) != 1:
         raise ValueError(f"unrolls of different lengths cannot share a batch: {sorted(lengths)}")
 
     def cat(name: str, axis: int = 1) -> torch.Tensor:
-        return torch.from_numpy(np.concatenate([getattr(u, name) for u in unrolls], axis=axis))
+        return to_device(np.concatenate([getattr(u, name) for u in unrolls], axis=axis), device)
 
     parts = len(unrolls[0].state)
-    state = tuple(torch.from_numpy(np.concatenate([u.state[k] for u in unrolls])) for k in range(parts))
+    state = tuple(to_device(np.concatenate([u.state[k] for u in unrolls]), device) for k in range(parts))
     return Batch(
         obs=cat("obs"), first=cat("first").float(), a_tm1=cat("a_tm1"), r_t=cat("r_t"),
         discount_t=cat("discount_t"), mu_logits=cat("mu_logits"), state=state, task=cat("task", axis=0),

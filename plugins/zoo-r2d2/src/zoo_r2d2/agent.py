@@ -26,6 +26,8 @@ from zoo_core.api import (
     RecurrentPolicy,
     ZooError,
     param,
+    to_device,
+    to_host,
 )
 from zoo_r2d2.learning import burn_in_unroll, gather_time, n_step_bootstrap, sequence_priority
 from zoo_r2d2.sequence_replay import SequenceBatch, SequenceReplay
@@ -93,7 +95,8 @@ class R2D2Agent(DQNFamilyAgent):
         self._state: State = self.network.core.initial_state(ctx.num_envs)
         self._state_tm1: State = self._state
         self._first = np.ones(ctx.num_envs, dtype=bool)
-        self.act = RecurrentPolicy(self._greedy_step, self.network.core.initial_state, self.spec.obs_shape)
+        self.act = RecurrentPolicy(self._greedy_step, self.network.core.initial_state, self.spec.obs_shape,
+                                   self.device)
 
     # --- acting ---------------------------------------------------------------------------------
 
@@ -116,14 +119,14 @@ class R2D2Agent(DQNFamilyAgent):
 
         The network runs on every step, exploring or not: its state must read every observation.
         """
-        first = torch.from_numpy(self._first)
+        first = to_device(self._first, self.device)
         keep = (~first).unsqueeze(-1).float()
         with torch.inference_mode():
             # Zeroed here as the network would, so replay stores the state actually used.
             state_tm1 = tuple(s * keep for s in self._state)
-            q, state = self._step(torch.as_tensor(obs), first, state_tm1)
+            q, state = self._step(to_device(obs, self.device), first, state_tm1)
         self._state_tm1, self._state = state_tm1, state
-        q_np = q.numpy()
+        q_np = to_host(q)
         return self.exploration.actions(lambda: q_np, self.env_steps, self.rng, len(obs))
 
     def greedy_module(self) -> None:
@@ -138,8 +141,8 @@ class R2D2Agent(DQNFamilyAgent):
         An episode's final observation becomes a timestep of its own (``last``), so the learner's
         core reads it and a truncated episode bootstraps from it.
         """
-        state_tm1 = torch.stack(self._state_tm1).numpy()  # [K, E, H]
-        state_t = torch.stack(self._state).numpy()
+        state_tm1 = to_host(torch.stack(self._state_tm1))  # [K, E, H]
+        state_t = to_host(torch.stack(self._state))
         ended = np.asarray(step.terminated) | np.asarray(step.truncated)
         for e in range(self.num_envs):
             self.replay.append(e, obs_tm1[e], bool(self._first[e]), False, int(a_tm1[e]), float(step.reward[e]),
@@ -158,22 +161,26 @@ class R2D2Agent(DQNFamilyAgent):
         """The mean TD loss over a batch's learned transitions, and its per-sequence priorities ``[B]``."""
         cfg = self.cfg
         b = cfg.burn_in
-        obs = torch.from_numpy(batch.obs)  # [L, B, *obs_shape]
-        first = torch.from_numpy(batch.first)
-        state = tuple(torch.from_numpy(s) for s in batch.state)
+
+        def dev(array: np.ndarray) -> torch.Tensor:
+            return to_device(array, self.device)
+
+        obs = dev(batch.obs)  # [L, B, *obs_shape]
+        first = dev(batch.first)
+        state = tuple(dev(s) for s in batch.state)
         out = burn_in_unroll(self.network, obs, first, state, b)  # [M, B, A, atoms], M = learn_length
         with torch.no_grad():
             out_target = self.target(obs, first, state)[0][b:]  # burned in over the same steps
         # Transitions from the learned timesteps b .. L-2 to their successors.
-        a_tm1 = torch.from_numpy(batch.action[b:-1])  # [M-1, B]
-        r_t = torch.from_numpy(batch.reward[b:-1])
-        discount_t = torch.where(torch.from_numpy(batch.terminated[b:-1]), 0.0, cfg.gamma).to(r_t.dtype)
-        stop_t = torch.from_numpy(batch.last[b + 1 :])
+        a_tm1 = dev(batch.action[b:-1])  # [M-1, B]
+        r_t = dev(batch.reward[b:-1])
+        discount_t = torch.where(dev(batch.terminated[b:-1]), 0.0, cfg.gamma).to(r_t.dtype)
+        stop_t = dev(batch.last[b + 1 :])
         g_t, d_t, index = n_step_bootstrap(r_t, discount_t, stop_t, cfg.n_step)
         out_t = gather_time(out_target, index)
         out_t_selector = gather_time(out.detach(), index) if cfg.double_q else None
         # No action was taken on a final observation: those rows are no transitions.
-        mask = (~torch.from_numpy(batch.last[b:-1])).to(r_t.dtype)
+        mask = (~dev(batch.last[b:-1])).to(r_t.dtype)
         steps, size = a_tm1.shape
         loss_tb, priority = self.value.loss(
             out[:-1].flatten(0, 1), a_tm1.flatten(), g_t.flatten(), d_t.flatten(), out_t.flatten(0, 1),
@@ -199,14 +206,14 @@ class R2D2Agent(DQNFamilyAgent):
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The family's state and the actors' recurrent states."""
         tensors, meta = super().train_state()
-        tensors.update({f"actor.state.{i}": s.clone() for i, s in enumerate(self._state)})
+        tensors.update({f"actor.state.{i}": s.to("cpu", copy=True) for i, s in enumerate(self._state)})
         meta["actor_first"] = [bool(f) for f in self._first]
         return tensors, meta
 
     def load_train_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Restore what :meth:`train_state` saved."""
         super().load_train_state(tensors, meta)
-        self._state = tuple(tensors[f"actor.state.{i}"].clone() for i in range(len(self._state)))
+        self._state = tuple(tensors[f"actor.state.{i}"].to(self.device, copy=True) for i in range(len(self._state)))
         self._state_tm1 = self._state  # rewritten by the next explore before anything reads it
         self._first = np.array(meta["actor_first"], dtype=bool)
 

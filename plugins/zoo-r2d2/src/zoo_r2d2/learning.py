@@ -38,11 +38,11 @@ def n_step_bootstrap(
     if n < 1:
         raise ValueError(f"n must be >= 1; got {n}")
     steps, batch = r_t.shape
-    t = torch.arange(steps).unsqueeze(-1).expand(steps, batch)
+    t = torch.arange(steps, device=r_t.device).unsqueeze(-1).expand(steps, batch)
     g = torch.zeros_like(r_t)
     d = torch.ones_like(discount_t)
     index = t + 1
-    alive = torch.ones(steps, batch, dtype=torch.bool)
+    alive = torch.ones(steps, batch, dtype=torch.bool, device=r_t.device)
     # Shifted copies, padded past the sequence's end with transitions that never count.
     pad = max(n - 1, 0)
     r_pad = torch.cat([r_t, r_t.new_zeros(pad, batch)])
