@@ -89,3 +89,19 @@ def test_target_return_stops_early(tmp_path):
                             overrides=TINY + ["run.eval_every=100", "run.target_return=9"])
     assert result.agent.env_steps == 100  # any policy lasts at least 9 steps on CartPole
     assert result.evaluations[0]["eval_mean"] >= 9
+
+
+def test_the_learning_rate_anneals_with_env_steps_and_resumes_exactly(tmp_path):
+    settings = TINY + ["lr=1e-3", "lr_end=1e-4", "lr_decay_steps=400", "run.checkpoint_every=200",
+                       "run.keep_checkpoints=5"]
+    straight = zoo_core.train("dqn", "CartPole-v1", 400, seed=1, out=tmp_path / "a", overrides=settings)
+    # The last burst ran at env step 400: lr = 1e-3 + (1e-4 - 1e-3) * 400 / 400.
+    assert straight.agent.learner.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    zoo_core.train("dqn", "CartPole-v1", 200, seed=1, out=tmp_path / "b", overrides=settings)
+    zoo_core.resume(tmp_path / "b", steps=400)
+    a = load_file(str(tmp_path / "a/checkpoints/step_000000000400/model.safetensors"))
+    b = load_file(str(tmp_path / "b/checkpoints/step_000000000400/model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    zoo_core.train("dqn", "CartPole-v1", 400, seed=1, out=tmp_path / "c", overrides=settings[:-5])
+    c = load_file(str(tmp_path / "c/checkpoints/step_000000000400/model.safetensors"))
+    assert not all(torch.equal(a[k], c[k]) for k in a)  # the schedule changed the updates
