@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from typing import Any
 
 import torch
 
@@ -66,6 +67,59 @@ def run_sb3(steps: int, seed: int) -> float:
     return elapsed
 
 
+PARTS = ("env step", "act", "store", "sample", "update")
+
+
+def _zoo_targets() -> dict[str, tuple[object, str]]:
+    from zoo_core.agents.dqn import DQNAgent
+    from zoo_core.envs.vector import VecEnv
+    from zoo_core.learning.replay import UniformReplay
+
+    return {"env step": (VecEnv, "step"), "act": (DQNAgent, "explore"), "store": (UniformReplay, "add"),
+            "sample": (UniformReplay, "sample"), "update": (DQNAgent, "update")}
+
+
+def _sb3_targets() -> dict[str, tuple[object, str]]:
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.buffers import ReplayBuffer
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    return {"env step": (DummyVecEnv, "step_wait"), "act": (DQN, "_sample_action"), "store": (ReplayBuffer, "add"),
+            "sample": (ReplayBuffer, "sample"), "update": (DQN, "train")}
+
+
+def decompose(run: Any, targets: dict[str, tuple[object, str]], steps: int, seed: int) -> dict[str, float]:
+    """Microseconds per env step spent in each part of one run (timers wrapped around the methods
+    that do each part; ``update`` excludes its sampling; ``other`` is the loop around them).
+
+    The timers add a little to every part, so these runs are separate from the timed ones.
+    """
+    spent = dict.fromkeys(PARTS, 0.0)
+    originals = {name: getattr(owner, method) for name, (owner, method) in targets.items()}
+
+    def timed(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - start
+        return wrapper
+
+    for name, (owner, method) in targets.items():
+        setattr(owner, method, timed(name, originals[name]))
+    try:
+        total = run(steps, seed)
+    finally:
+        for name, (owner, method) in targets.items():
+            setattr(owner, method, originals[name])
+    per_step = {name: 1e6 * spent[name] / steps for name in PARTS}
+    per_step["update"] -= per_step["sample"]  # sampling happens inside the update on both sides
+    per_step["other"] = 1e6 * total / steps - sum(per_step[n] for n in PARTS)
+    per_step["total"] = 1e6 * total / steps
+    return {k: round(v, 1) for k, v in per_step.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
@@ -74,6 +128,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the pair this many times (SB3 then zoo each time) and report the median ratio; "
                              "a shared, noisy machine's speed drifts by 10-20%% between runs")
+    parser.add_argument("--decompose", action="store_true",
+                        help="then one more (instrumented) pair: µs per env step in env step, act, store, sample, "
+                             "update and the loop around them")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]  # other work on the machine skews one side of the ratio
@@ -93,6 +150,13 @@ def main() -> None:
     print(f"zoo DQN : {zoo:8.1f} env steps/s")
     print(f"SB3 DQN : {sb3:8.1f} env steps/s")
     print(f"ratio   : {zoo / sb3:8.2f}x")
+    if args.decompose:
+        parts = {"zoo": decompose(run_zoo, _zoo_targets(), args.steps, args.seed),
+                 "sb3": decompose(run_sb3, _sb3_targets(), args.steps, args.seed)}
+        result["us_per_env_step"] = parts
+        print(f"{'µs per env step':16}" + "".join(f"{k:>10}" for k in (*PARTS, "other", "total")))
+        for side, row in parts.items():
+            print(f"{side:16}" + "".join(f"{row[k]:10.1f}" for k in (*PARTS, "other", "total")))
     print(json.dumps(result))
 
 
