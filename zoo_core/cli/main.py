@@ -32,6 +32,13 @@ class _Parser(argparse.ArgumentParser):
         raise ZooError(f"{message}{hint}")
 
 
+def _add_gym_packages(
+    p: argparse.ArgumentParser,
+    help: str = "modules to import first: a custom env's (an agent folder's own is never imported unasked)",
+) -> None:
+    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE", help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zoo", description="Agent Zoo: train, evaluate and share deep RL agents.")
 
@@ -57,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--address", help="Ray cluster address for --backend ray (default: start a local Ray runtime)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
-                   help="modules to import first (they register custom envs); recorded in the run's env id")
+    _add_gym_packages(p, "modules to import first (they register custom envs); recorded in the run's env id")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config as JSON and exit; writes nothing")
 
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
@@ -79,8 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="JSON file of the results (default: a run directory's results-eval-WHICH.json; "
                                  "for anything else, only printed)")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
-                   help="modules to import first: a custom env's (an agent folder's own is never imported unasked)")
+    _add_gym_packages(p)
 
     p = sub.add_parser("enjoy", help="watch an agent play and record a video")
     p.add_argument("path", help="run directory, checkpoint, agent folder, registry:NAME or hf:org/name@rev")
@@ -90,8 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--max-steps", type=positive_int, default=10_000)
     p.add_argument("--which", choices=("latest", "best"), default="latest")
-    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
-                   help="modules to import first: a custom env's (an agent folder's own is never imported unasked)")
+    _add_gym_packages(p)
 
     p = sub.add_parser("ablate", help="a recipe against each leave-one-out variant, over seeds")
     p.add_argument("recipe")
@@ -110,8 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=nonneg_int, default=0, help="episode i is seeded with seed+i")
     p.add_argument("--no-video", action="store_true", help="skip replay.mp4")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--gym-packages", nargs="+", default=[], metavar="MODULE",
-                   help="modules to import first: a custom env's (an agent folder's own is never imported unasked)")
+    _add_gym_packages(p)
 
     p = sub.add_parser("registry", help="list and search the registry of pretrained agents")
     p.add_argument("query", nargs="?", help="substring of the id, env or recipe")
