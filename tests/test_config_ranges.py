@@ -254,3 +254,12 @@ def test_every_recipe_s_own_plugins_fit_its_algorithm():
     for recipe in catalog.recipes.values():
         for plugin in recipe.plugins:
             assert recipe.algorithm in catalog.fits.get(plugin, (recipe.algorithm,)), (recipe.name, plugin)
+
+
+def test_zoo_plugins_shows_what_each_plugin_fits(capsys, monkeypatch):
+    from zoo_core.cli.main import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["plugins"]) == 0
+    rows = {line.split("│")[1].strip(): line for line in capsys.readouterr().out.splitlines() if "│" in line}
+    assert "dqn, r2d2" in rows["dueling"] and "impala" in rows["popart"] and "any" in rows["core"]

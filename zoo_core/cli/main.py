@@ -450,12 +450,14 @@ def _plugins(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from zoo_core.cli.tables import print_table
-    from zoo_core.host.manager import plugin_statuses
+    from zoo_core.host.manager import build_catalog, catalog_manager, plugin_statuses
 
-    table = Table("plugin", "version", "distribution", "status", "detail")
+    fits = build_catalog(catalog_manager()).fits  # what each plugin declares through zoo_fits
+    table = Table("plugin", "version", "distribution", "fits", "status", "detail")
     for row in plugin_statuses():
         style = {"loaded": "green", "failed": "red"}.get(row.status, "yellow")
-        table.add_row(row.name, row.version, row.distribution, f"[{style}]{row.status}[/]", row.error)
+        fit = ", ".join(fits[row.name]) if row.name in fits else ("any" if row.status == "loaded" else "")
+        table.add_row(row.name, row.version, row.distribution, fit, f"[{style}]{row.status}[/]", row.error)
     print_table(table)
     return 0
 
