@@ -312,8 +312,14 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
     """Verify and read a checkpoint: ``({stem: tensors}, {stem: json})``."""
+    verify_folder(Path(path))
+    return read_checkpoint(path)
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+    """Read a checkpoint :func:`verify_folder` has already passed (hashing it again would read a
+    replay-sized folder twice)."""
     path = Path(path)
-    verify_folder(path)
     tensors = {p.stem: read_tensors(p) for p in sorted(path.glob("*.safetensors"))}
     documents = {p.stem: read_json(p) for p in sorted(path.glob("*.json")) if p.name != MANIFEST}
     return tensors, documents

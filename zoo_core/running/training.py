@@ -28,7 +28,7 @@ from zoo_core.running.checkpoint import (
     CONFIG,
     latest_checkpoint,
     list_checkpoints,
-    load_checkpoint,
+    read_checkpoint,
     read_json,
     recover_partial_writes,
     save_checkpoint,
@@ -483,35 +483,27 @@ def resume(
                 say(f"{run_dir} has no complete checkpoint (it stopped before its first one): "
                     "starting the run over from step 0")
                 folder.clear_outputs()
-                return _start_over(run_dir, doc, plugins, stop, progress, rows, overrides)
-            tensors, docs = load_checkpoint(ckpt)
-            saved = docs["config"]
-            setup = resolve(saved["recipe"], saved["env_id"], overrides, plugins, saved=saved["config"])
-            _threads(setup)
-            agent = build_agent(setup, saved["signature"], saved["seed"], spec=NetworkSpec.from_json(saved["network"]))
-            agent.load_model(tensors["model"])
-            train_tensors = tensors["train_state"]
-            loop_tensors = {k[len("loop."):]: v for k, v in train_tensors.items() if k.startswith("loop.")}
-            agent.load_train_state({k: v for k, v in train_tensors.items() if not k.startswith("loop.")},
-                                   docs["train_state"])
-            loop = _make_loop(setup, agent, saved["seed"], (loop_tensors, docs["train_state"]["env"]))
+                setup, agent = _rebuild(doc, plugins, overrides)
+                loop, state = _make_loop(setup, agent, doc["seed"]), None
+            else:
+                tensors, docs = read_checkpoint(ckpt)  # verified by _usable_checkpoint
+                setup, agent = _rebuild(docs["config"], plugins, overrides)
+                agent.load_model(tensors["model"])
+                train_tensors, state = tensors["train_state"], docs["train_state"]
+                loop_tensors = {k[len("loop."):]: v for k, v in train_tensors.items() if k.startswith("loop.")}
+                agent.load_train_state({k: v for k, v in train_tensors.items() if not k.startswith("loop.")}, state)
+                loop = _make_loop(setup, agent, doc["seed"], (loop_tensors, state["env"]))
+                say(f"resumed from step {agent.env_steps} ({ckpt.name}); training to {total}")
             write_json(run_dir / CONFIG, doc)
-            say(f"resumed from step {agent.env_steps} ({ckpt.name}); training to {total}")
-            trainer = Trainer(run_dir, setup, agent, loop, doc, docs["train_state"]["loop"], stop=stop)
+            trainer = Trainer(run_dir, setup, agent, loop, doc, None if state is None else state["loop"], stop=stop)
             return trainer.fit(total, progress, rows)
     finally:
         folder.release()
 
 
-def _start_over(
-    run_dir: Path, doc: dict[str, Any], plugins: Sequence[object], stop: StopSignals, progress: bool, rows: bool,
-    overrides: Sequence[str] = (),
-) -> TrainResult:
-    """Train a run that has its description but no checkpoint from step 0, as first configured (but
-    for ``overrides``: the resume's ``run.device``)."""
+def _rebuild(doc: dict[str, Any], plugins: Sequence[object], overrides: Sequence[str]) -> tuple[Setup, Any]:
+    """The setup and a fresh agent of a run described by ``doc`` (its config.json or a checkpoint's
+    copy), with ``overrides`` on top (a resume's ``run.device``)."""
     setup = resolve(doc["recipe"], doc["env_id"], overrides, plugins, saved=doc["config"])
     _threads(setup)
-    agent = build_agent(setup, doc["signature"], doc["seed"], spec=NetworkSpec.from_json(doc["network"]))
-    loop = _make_loop(setup, agent, doc["seed"])
-    write_json(run_dir / CONFIG, doc)
-    return Trainer(run_dir, setup, agent, loop, doc, stop=stop).fit(doc["total_steps"], progress, rows)
+    return setup, build_agent(setup, doc["signature"], doc["seed"], spec=NetworkSpec.from_json(doc["network"]))
