@@ -25,11 +25,6 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def exit_code(signum: int) -> int:
-    """The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
-    return 128 + signum
-
-
 class StopSignals:
     """Records the first SIGINT/SIGTERM while active; a second raises ``KeyboardInterrupt``.
 

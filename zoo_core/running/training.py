@@ -220,8 +220,7 @@ class Trainer:
                            self.stopped_early)
 
     def _interrupted(self, checkpoint: Path | None) -> RunInterrupted:
-        signum = self.stop.signum or signal.SIGINT
-        name = signal.Signals(signum).name
+        signum, name = self.stop.signum or signal.SIGINT, self.stop.name or "SIGINT"
         if checkpoint is None:
             return RunInterrupted(f"{name}: stopped before the first step; nothing was kept", signum, None)
         return RunInterrupted(
