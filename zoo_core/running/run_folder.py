@@ -44,8 +44,6 @@ class RunFolder:
             a run (continue it with ``zoo resume``), or holds anything else.
         """
         path = Path(out)
-        if path.exists() and not path.is_dir():
-            raise ZooError(f"--out {path} is a file; a run needs a folder (pick a new path)")
         created: Path | None = None
         try:
             missing = [p for p in (path, *path.parents) if not p.exists()]
