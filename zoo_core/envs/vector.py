@@ -103,6 +103,9 @@ class VecEnv:
                     self._lengths[i] = 0
                 o, _ = env.reset(seed=self._next_seed())
             obs.append(o)
+        if self.num_envs == 1:  # a copy either way (an env may reuse its observation buffer)
+            return VecStep(np.array(obs[0])[None], np.array(next_obs[0])[None], reward, terminated, truncated,
+                           episodes)
         return VecStep(np.stack(obs), np.stack(next_obs), reward, terminated, truncated, episodes)
 
     def state_dict(self) -> dict[str, Any]:

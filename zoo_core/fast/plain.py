@@ -149,7 +149,7 @@ class PlainNetwork:
                 saved.append(x)
             x = F.linear(x, w, b)
             if relu:
-                x = torch.relu(x)
+                x = x.relu_()  # in place: the pre-activation is not needed (ReLU's backward reads its output)
         if saved is not None:
             saved.append(x)
         return x.view(-1, self.num_actions, self.num_atoms)  # LinearHead's view

@@ -375,7 +375,13 @@ class UniformReplay:
             # and it costs a third of `rng.integers`, which matters at ~20 us a sample.
             return (rng.random(size) * self._capacity).astype(np.int64)
         # Until a ring wraps, its written slots are 0 .. t_next-1; lay the rings' written
-        # slots end to end and map a uniform draw back to (env, slot).
+        # slots end to end and map a uniform draw back to (env, slot). One ring: the same
+        # arithmetic (the same ids) without the cumsum and search.
+        if self._num_envs == 1:
+            written = min(int(self._t_next[0]), self._ring)
+            if written == 0:
+                raise ZooError("replay is empty: nothing to sample")
+            return (rng.random(size) * written).astype(np.int64)
         counts = np.minimum(self._t_next, self._ring)
         ends = np.cumsum(counts)
         if ends[-1] == 0:

@@ -28,7 +28,7 @@ def q_learning(
     Returns:
       ``[B]`` TD errors (gradient flows through ``q_tm1`` only).
     """
-    target = r_t + discount_t * q_t.max(dim=-1).values
+    target = r_t + discount_t * q_t.amax(dim=-1)
     qa_tm1 = q_tm1.gather(-1, a_tm1.unsqueeze(-1)).squeeze(-1)
     return target.detach() - qa_tm1
 
