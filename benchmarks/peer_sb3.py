@@ -3,6 +3,7 @@
     python benchmarks/peer_sb3.py --jobs 2                                   # everything: 4 envs x 3 agents x 5 seeds
     python benchmarks/peer_sb3.py --envs CartPole-v1,Acrobot-v1 --jobs 2     # some rows
     python benchmarks/peer_sb3.py --envs MinAtar/Breakout-v1 --agents sb3-dqn --seeds 1,2
+    python benchmarks/peer_sb3.py --steps MinAtar/Breakout-v1=100000,MinAtar/SpaceInvaders-v1=100000
     python benchmarks/peer_sb3.py --smoke                                    # every env, tiny budgets (minutes)
 
 Three agents per env, each trained for the same budget on the same seeds (11-15 by default: the
@@ -389,8 +390,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--agents", default=",".join(AGENTS), help="comma-separated, of " + ", ".join(AGENTS))
     parser.add_argument("--seeds", default="11,12,13,14,15",
                         help="comma-separated training seeds (0 is refused; the default ones no recipe was tuned on)")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="budget for every selected env, in place of its default "
+    parser.add_argument("--steps", default=None,
+                        help="budget for every selected env (N), or for some (ENV=N,ENV=N), in place of its default "
                              "(" + ", ".join(f"{k} {v:,}" for k, v in BUDGETS.items()) + ")")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="episode i is reset with this + i")
@@ -420,18 +421,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--seeds takes integers, got {args.seeds!r}")
     if not args.seed_list or 0 in args.seed_list or min(args.seed_list) < 0:
         parser.error("--seeds: positive integers; seed 0 is left out (the recipes were developed on it)")
-    if args.steps is not None and args.steps <= 0:
-        parser.error("--steps must be positive")
+    try:
+        args.budgets = parse_budgets(args.steps, args.env_ids)
+    except ValueError as exc:
+        parser.error(f"--steps: {exc}")
     if args.jobs < 1 or args.eval_episodes < 1:
         parser.error("--jobs and --eval-episodes must be at least 1")
     return args
+
+
+def parse_budgets(text: str | None, env_ids: Sequence[str]) -> dict[str, int]:
+    """``--steps``: ``N`` for every env, or ``ENV=N`` pairs for some; the envs it leaves out keep their default."""
+    if text is None:
+        return {}
+    if "=" not in text:
+        steps = int(text)
+        if steps <= 0:
+            raise ValueError("a budget must be positive")
+        return dict.fromkeys(env_ids, steps)
+    budgets: dict[str, int] = {}
+    for pair in _csv(text):
+        env_id, _, value = pair.rpartition("=")
+        if env_id not in BUDGETS:
+            raise ValueError(f"unknown env {env_id!r} in {pair!r}; valid: {', '.join(BUDGETS)}")
+        budgets[env_id] = int(value)
+        if budgets[env_id] <= 0:
+            raise ValueError("a budget must be positive")
+    return budgets
 
 
 def make_jobs(args: argparse.Namespace) -> list[Job]:
     command = shlex.join(["python", *sys.argv])
     jobs = []
     for env_id in args.env_ids:
-        steps = args.steps or (SMOKE_STEPS if args.smoke else BUDGETS)[env_id]
+        steps = args.budgets.get(env_id) or (SMOKE_STEPS if args.smoke else BUDGETS)[env_id]
         for agent in args.agent_names:
             for seed in args.seed_list:
                 folder = args.out / env_folder(env_id) / f"{agent}-s{seed}"
