@@ -19,6 +19,10 @@ records), neither counting the construction of the model or, for the zoo, the fi
     python benchmarks/dqn_vs_sb3.py --repeat 3 --decompose           # median of three pairs, then the costs
     python benchmarks/dqn_vs_sb3.py --envs CartPole-v1 --steps 5000
 
+The zoo side uses its optional C++ update of plain MLP learners (``zoo native build``: the script
+builds it first, outside the timing, about a minute the first time; ``--no-native`` measures the
+pure-Python path). The CNN is not a plain MLP, so MinAtar takes the autograd path either way.
+
 ``--decompose`` adds one instrumented pair per case: microseconds per env step in the env step,
 acting, storing, sampling, the update (sampling excluded) and the loop around them.
 """
@@ -202,6 +206,8 @@ def main() -> None:
     parser.add_argument("--decompose", action="store_true",
                         help="then one more (instrumented) pair per case: µs per env step in env step, act, store, "
                              "sample, update and the loop around them")
+    parser.add_argument("--no-native", action="store_true",
+                        help="the zoo without its optional C++ update (zoo native build), the pure-Python path")
     args = parser.parse_args()
     envs = [e for e in args.envs.split(",") if e]
     unknown = [e for e in envs if e not in CASES]
@@ -210,11 +216,18 @@ def main() -> None:
     if args.steps <= max(CASES[e]["settings"]["learning_starts"] for e in envs):
         parser.error("--steps must be more than the learning start (1,000)")
     torch.set_num_threads(args.threads)
+    from zoo_core.fast import native
+
+    if args.no_native:
+        os.environ["ZOO_NATIVE"] = "0"
+    else:
+        native.build()  # once per machine (about a minute), before anything is timed
+    print(native.status())
     load_before = os.getloadavg()[0]  # other work on the machine skews one side of the ratio
     results = [measure(env_id, args.steps, args.seed, args.repeat, args.decompose) for env_id in envs]
     for result in results:
         print_case(result)
-    summary = {"threads": args.threads, "cases": results,
+    summary = {"threads": args.threads, "native": native.native() is not None, "cases": results,
                "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]}  # before, after
     print(json.dumps(summary))
 

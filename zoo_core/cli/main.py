@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", help="with RECIPE: the values it trains with on this env (its family's settings)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list every hyperparameter")
     sub.add_parser("envs", help="environment families and ids")
+    p = sub.add_parser("native", help="the optional C++ update of plain MLP learners: status, or build it")
+    p.add_argument("action", nargs="?", choices=["status", "build"], default="status")
+    p.add_argument("--verbose", action="store_true", help="with build: show the compiler's output")
     from zoo_core.cli import hub as cli_hub
     from zoo_core.cli import leaderboard as cli_leaderboard
 
@@ -536,6 +539,16 @@ def _shown_text(text: str) -> str:
     return escape(text)
 
 
+def _native(args: argparse.Namespace) -> int:
+    from zoo_core.fast import native
+
+    if args.action == "build":
+        print("building the native update (about a minute, once per machine and torch version)...", file=sys.stderr)
+        print(f"built: {native.build(verbose=args.verbose)}")
+    print(native.status())
+    return 0
+
+
 def _envs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -592,6 +605,7 @@ COMMANDS = {
     "plugins": _plugins,
     "recipes": _recipes,
     "envs": _envs,
+    "native": _native,
 }
 
 

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as _module
 
-from zoo_core.fast.losses import fused_loss
+from zoo_core.fast.losses import fused_loss, scalar_loss_and_grad
+from zoo_core.fast.native import native
 from zoo_core.learning.learner import TensorBatch
 from zoo_core.learning.networks import LinearHead, MLPTorso, QNetwork
 from zoo_core.learning.value_distribution import TDInputs
@@ -213,6 +214,7 @@ class PlainLearner:
     def __init__(self, online: PlainNetwork, target: PlainNetwork):
         self.online, self.target = online, target
         self._guard = online.training_guard + target.guard
+        self._native_fits = online.relu_after == target.relu_after  # the extension takes one activation plan
         self._seeds: dict[tuple, torch.Tensor] = {}
 
     @classmethod
@@ -243,6 +245,11 @@ class PlainLearner:
         """``(loss, priority [B], gradients)``: the reduced loss (no graph), the value
         distribution's priority and each online parameter's gradient, in parameter order."""
         fused = fused_loss(value)
+        obs = batch.obs_tm1
+        if fused is scalar_loss_and_grad and self._native_fits and obs.dim() == 2 and obs.dtype == torch.float32:
+            ext = native()
+            if ext is not None:
+                return self._native_grads(ext, value, batch, double_q, reduction)
         enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
@@ -271,6 +278,20 @@ class PlainLearner:
             return _reduce(loss_b, weights, reduction), priority, online.param_grads(layer_grads, saved)
         finally:
             torch._C._set_grad_enabled(enabled)
+
+    def _native_grads(self, ext: Any, value: Any, batch: TensorBatch, double_q: bool,
+                      reduction: str) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """:meth:`grads` for the scalar value through the built extension (:mod:`zoo_core.fast.native`):
+        the same kernels in the same order, one call from Python."""
+        obs_tm1, a_tm1, r_t, discount_t, obs_t, weights = batch
+        grad_loss = self._grad_seed(obs_tm1.shape[0], reduction, obs_tm1)
+        if weights is not None:
+            grad_loss = grad_loss * weights
+        online, target = self.online, self.target
+        loss_b, priority, *grads = ext.scalar_update(
+            obs_tm1, a_tm1, r_t, discount_t, obs_t, online.weights, online.biases, target.weights, target.biases,
+            online.relu_after, grad_loss, double_q, value.huber_delta)
+        return _reduce(loss_b, weights, reduction), priority, grads
 
     def _forwards(self, batch: TensorBatch, double_q: bool,
                   saved: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
