@@ -84,6 +84,22 @@ def test_native_update_is_the_python_path_bit_for_bit(ext, python_path, hidden, 
 
 
 @needs_compiler
+@pytest.mark.parametrize("hidden", [(32, 32), (), (16, 16, 16)])
+def test_native_q_values_are_the_python_paths(ext, python_path, hidden):
+    from zoo_core.fast.learner import FusedLearner
+
+    learner = _learner(hidden)
+    fused = FusedLearner(learner.online.network, learner.target.network, 1e-3, 1e-8)
+    for size in (5, 1):  # a batch, and one observation (acting)
+        obs = torch.randn(size, 4, generator=torch.Generator().manual_seed(4))
+        python_path(False)
+        expected = fused.q_values(ScalarValue(), obs)
+        python_path(True)
+        got = fused.q_values(ScalarValue(), obs)
+        assert got.shape == expected.shape == (size, 3) and torch.equal(got, expected)
+
+
+@needs_compiler
 def test_agents_train_the_same_bits_with_and_without_it(ext, python_path):
     from test_speed_parts import _agent, _state
 
@@ -93,7 +109,7 @@ def test_agents_train_the_same_bits_with_and_without_it(ext, python_path):
         agent = _agent(("target_update_interval=7", "double_q=true"))
         for _ in range(30):
             agent.update()
-        states.append(_state(agent))
+        states.append(_state(agent) + [torch.as_tensor(agent.explore(_batch(1, False).obs_tm1.numpy()))])
     assert all(torch.equal(a, b) for a, b in zip(*states, strict=True))
 
 

@@ -90,6 +90,14 @@ std::vector<Tensor> scalar_update(const Tensor& obs_tm1, const Tensor& a_tm1, co
   return result;
 }
 
+// The greedy values [N, A] of the online network for observations [N, obs] (acting): forward alone.
+Tensor scalar_q_values(const Tensor& obs, const std::vector<Tensor>& w, const std::vector<Tensor>& b,
+                       const std::vector<bool>& relu) {
+  c10::InferenceMode inference;
+  return forward(obs, w, b, relu, nullptr);
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("scalar_update", &scalar_update, "The plain learner's scalar-value update (see zoo_core/fast/native.py).");
+  m.def("scalar_q_values", &scalar_q_values, "The plain network's forward pass, for acting.");
 }
