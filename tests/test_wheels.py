@@ -72,6 +72,13 @@ def test_installed_wheels_serve_the_registry_and_leaderboards(installed, tmp_pat
     located = _run([str(zoo.parent / "python"), "-c", "import zoo_core; print(zoo_core.__file__)"], work, env)
     assert "site-packages" in located.stdout and str(ROOT) not in located.stdout, located.stdout + located.stderr
 
+    # the optional native update ships its source (`zoo native build` compiles it on the user's machine)
+    source = _run([str(zoo.parent / "python"), "-c",
+                   "from zoo_core.fast import native; print(native.SOURCE.is_file())"], work, env)
+    assert source.stdout.strip() == "True", source.stdout + source.stderr
+    status = _run([str(zoo), "native"], work, env)
+    assert status.returncode == 0 and status.stdout.startswith("native update: "), status.stdout + status.stderr
+
     plugins = _run([str(zoo), "plugins"], work, env)
     assert plugins.returncode == 0, plugins.stderr
     assert "c51" in plugins.stdout and "dueling" in plugins.stdout and "impala" not in plugins.stdout
