@@ -147,3 +147,10 @@ def test_zoo_native_status_command(monkeypatch, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "zoo_core.cli.main", "native", "bulid"], capture_output=True,
                          text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+@needs_compiler
+def test_a_process_that_looked_before_the_build_finds_it_after(ext, monkeypatch):
+    monkeypatch.setattr(native_mod, "_loaded", None)  # it looked while another process was still building
+    native_mod.build()  # the library is there: nothing compiles, and the next look finds it
+    assert native_mod.native() is ext

@@ -80,6 +80,7 @@ def build(verbose: bool = False) -> Path:
     :raises ZooError: no C++ compiler, or the compile failed (its output is shown with ``verbose``).
     """
     global _loaded
+    _loaded = _UNSET  # whoever built it (this call or another process), look again on next use
     library = _built_library()
     if library is not None:
         return library
@@ -101,7 +102,7 @@ def build(verbose: bool = False) -> Path:
     partial = target.with_name(f".tmp-{os.getpid()}-{target.name}")
     shutil.copyfile(built[0], partial)
     os.replace(partial, target)
-    _loaded = _UNSET  # look again on next use
+    _loaded = _UNSET
     return target
 
 
