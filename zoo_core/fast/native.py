@@ -4,7 +4,7 @@ A DQN update on a small MLP is ~50 ATen ops; from Python each costs a few micros
 interpreter and binding work on top of its arithmetic. ``native_update.cpp`` makes the same calls
 in the same order from C++ (bit-identical gradients, ``tests/test_native.py``), which halves the
 update on CartPole. It is optional: ``zoo native build`` compiles it with torch's extension builder
-(a C++ compiler is needed; about a minute), into ``~/.cache/zoo-native/<torch version>-<source hash>``
+(a C++ compiler is needed; about a minute), into ``~/.cache/zoo-native/<python>-<torch version>-<source hash>``
 (``ZOO_NATIVE_DIR`` moves it). A learner uses it when that build exists and ``ZOO_NATIVE`` is not
 ``0``; nothing ever compiles implicitly, so a machine without a compiler, or a build never made,
 simply keeps the Python path (same results, slower).
@@ -34,7 +34,9 @@ def build_dir() -> Path:
     """Where this torch version's build of this source lives."""
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
     root = Path(os.environ.get("ZOO_NATIVE_DIR") or Path.home() / ".cache" / "zoo-native")
-    return root / f"torch-{torch.__version__.replace('+', '-')}-{digest}"
+    # An extension is tied to its Python ABI and torch build: each pair gets its own folder.
+    python = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return root / f"{python}-torch-{torch.__version__.replace('+', '-')}-{digest}"
 
 
 def module_name() -> str:
