@@ -53,6 +53,7 @@ import json
 import math
 import os
 import shlex
+import signal
 import statistics
 import sys
 import time
@@ -513,9 +514,16 @@ def run_all(jobs: Sequence[Job], workers: int) -> tuple[dict[Job, dict[str, Any]
                     report(futures[future], future.result())
                 except Exception as exc:
                     fail(futures[future], exc)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the workers too (zoo runs checkpoint, then stop); a SIGTERM sent to this
+        # process alone would leave them running queued jobs into the folders a rerun then uses: pass it on.
+        if _TERMINATED:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                if proc.is_alive():
+                    os.kill(proc.pid, signal.SIGTERM)
+        raise
     finally:
-        # After Ctrl-C (which the workers get too: zoo runs checkpoint, then stop), start no queued job.
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # start no queued job
     return results, failures
 
 
@@ -541,8 +549,17 @@ def summarize(jobs: Sequence[Job], results: dict[Job, dict[str, Any]], args: arg
     }
 
 
+_TERMINATED: list[int] = []  # the SIGTERM this process got, if any
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # stop as Ctrl-C does: finished runs kept, workers stopped
     jobs = make_jobs(args)
     try:
         results, failures = run_all(jobs, args.jobs)
