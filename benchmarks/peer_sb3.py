@@ -436,18 +436,16 @@ def parse_budgets(text: str | None, env_ids: Sequence[str]) -> dict[str, int]:
     if text is None:
         return {}
     if "=" not in text:
-        steps = int(text)
-        if steps <= 0:
-            raise ValueError("a budget must be positive")
-        return dict.fromkeys(env_ids, steps)
-    budgets: dict[str, int] = {}
-    for pair in _csv(text):
-        env_id, _, value = pair.rpartition("=")
-        if env_id not in BUDGETS:
-            raise ValueError(f"unknown env {env_id!r} in {pair!r}; valid: {', '.join(BUDGETS)}")
-        budgets[env_id] = int(value)
-        if budgets[env_id] <= 0:
-            raise ValueError("a budget must be positive")
+        budgets = dict.fromkeys(env_ids, int(text))
+    else:
+        budgets = {}
+        for pair in _csv(text):
+            env_id, _, value = pair.rpartition("=")
+            if env_id not in BUDGETS:
+                raise ValueError(f"unknown env {env_id!r} in {pair!r}; valid: {', '.join(BUDGETS)}")
+            budgets[env_id] = int(value)
+    if any(steps <= 0 for steps in budgets.values()):
+        raise ValueError("a budget must be positive")
     return budgets
 
 

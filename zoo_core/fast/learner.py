@@ -13,10 +13,8 @@ import torch
 
 from zoo_core.fast.adam import FastAdam
 from zoo_core.fast.clip import clip_grad_norm
-from zoo_core.fast.native import native
-from zoo_core.fast.plain import PlainLearner
+from zoo_core.fast.plain import PlainLearner, native_for
 from zoo_core.learning.learner import AutogradLearner, TensorBatch
-from zoo_core.learning.value_distribution import ScalarValue
 
 
 class FusedLearner(AutogradLearner):
@@ -33,11 +31,9 @@ class FusedLearner(AutogradLearner):
         plain = self.plain.online if self.plain is not None else None
         with torch._C._InferenceMode(True):  # torch.inference_mode() without its Python layers
             if plain is not None and plain.valid():
-                # The scalar value's q_values is the network's output itself: the extension's forward serves.
-                if type(value) is ScalarValue and obs.dim() == 2 and obs.dtype == torch.float32:
-                    ext = native()
-                    if ext is not None:
-                        return ext.scalar_q_values(obs, plain.weights, plain.biases, plain.relu_after)
+                ext = native_for(value, obs)  # the scalar value's Q-values are the network's output itself
+                if ext is not None:
+                    return ext.scalar_q_values(obs, plain.weights, plain.biases, plain.relu_after)
                 return value.q_values(plain.forward(obs))
             return value.q_values(self.network(obs))
 

@@ -12,6 +12,7 @@ simply keeps the Python path (same results, slower).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -30,9 +31,14 @@ _UNSET = object()
 _loaded: object = _UNSET  # the module, None (not built or disabled), or _UNSET (not looked for yet)
 
 
+@functools.cache
+def _digest() -> str:
+    return hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+
+
 def build_dir() -> Path:
     """Where this torch version's build of this source lives."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    digest = _digest()
     root = Path(os.environ.get("ZOO_NATIVE_DIR") or Path.home() / ".cache" / "zoo-native")
     # An extension is tied to its Python ABI and torch build: each pair gets its own folder.
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
@@ -43,8 +49,14 @@ def module_name() -> str:
     return "zoo_native_" + build_dir().name.replace(".", "_").replace("-", "_")
 
 
+def _libraries(folder: Path) -> list[Path]:
+    """The extension's compiled libraries in ``folder`` (``.so``, or ``.pyd`` on Windows)."""
+    name = module_name()
+    return sorted(folder.glob(name + "*.so")) + sorted(folder.glob(name + "*.pyd"))
+
+
 def _built_library() -> Path | None:
-    candidates = sorted(build_dir().glob(module_name() + "*.so")) + sorted(build_dir().glob(module_name() + "*.pyd"))
+    candidates = _libraries(build_dir())
     return candidates[0] if candidates else None
 
 
@@ -97,7 +109,7 @@ def build(verbose: bool = False) -> Path:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise ZooError(f"the native update did not build ({first.strip()}); --verbose shows the compiler's "
                        "output. Training works without it (the Python path, same results).") from None
-    built = sorted(work.glob(module_name() + "*.so")) + sorted(work.glob(module_name() + "*.pyd"))
+    built = _libraries(work)
     if not built:
         raise ZooError(f"the native build left no library in {work}")
     target = build_dir() / built[0].name

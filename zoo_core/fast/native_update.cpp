@@ -29,7 +29,7 @@ Tensor forward(Tensor x, const std::vector<Tensor>& w, const std::vector<Tensor>
 // Returns {loss_b [B], priority [B], then each parameter's gradient in parameter order (w0, b0, w1, ...)}.
 // obs_tm1, obs_t: [B, obs] float32; a_tm1: [B] int64; r_t, discount_t: [B]; grad_loss: [B], the
 // gradient of the reduced loss with respect to each sample's loss (mean's 1/B or sum's 1, times
-// importance weights). Online weights (w, b) and target weights (tw, tb) are detached views.
+// importance weights). w, b: the online network's parameters; tw, tb: the target's (only read).
 std::vector<Tensor> scalar_update(const Tensor& obs_tm1, const Tensor& a_tm1, const Tensor& r_t,
                                   const Tensor& discount_t, const Tensor& obs_t, const std::vector<Tensor>& w,
                                   const std::vector<Tensor>& b, const std::vector<Tensor>& tw,

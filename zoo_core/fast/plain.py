@@ -27,11 +27,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as _module
 
-from zoo_core.fast.losses import fused_loss, scalar_loss_and_grad
+from zoo_core.fast.losses import fused_loss
 from zoo_core.fast.native import native
 from zoo_core.learning.learner import TensorBatch
 from zoo_core.learning.networks import LinearHead, MLPTorso, QNetwork
-from zoo_core.learning.value_distribution import TDInputs
+from zoo_core.learning.value_distribution import ScalarValue, TDInputs
 
 # ReLU's backward (autograd's formula: threshold_backward(grad, result, 0)).
 _relu_backward: Callable[..., torch.Tensor] = torch.ops.aten.threshold_backward.default
@@ -197,6 +197,18 @@ class PlainNetwork:
         return grads
 
 
+def native_for(value: object, obs: torch.Tensor) -> Any:
+    """The built extension (:mod:`zoo_core.fast.native`) when it computes what the plain path would
+    for this value distribution and these observations, else None.
+
+    Its loss and its Q-values are the core's scalar value's (exactly that class, as fused losses are
+    registered), on ``[B, obs]`` float32 observations (the plain forward's ``float()`` cast is not in it).
+    """
+    if type(value) is not ScalarValue or obs.dim() != 2 or obs.dtype != torch.float32:
+        return None
+    return native()
+
+
 class PlainLearner:
     """The learner's gradient computation when both networks are plain (see :class:`PlainNetwork`).
 
@@ -245,11 +257,9 @@ class PlainLearner:
         """``(loss, priority [B], gradients)``: the reduced loss (no graph), the value
         distribution's priority and each online parameter's gradient, in parameter order."""
         fused = fused_loss(value)
-        obs = batch.obs_tm1
-        if fused is scalar_loss_and_grad and self._native_fits and obs.dim() == 2 and obs.dtype == torch.float32:
-            ext = native()
-            if ext is not None:
-                return self._native_grads(ext, value, batch, double_q, reduction)
+        ext = native_for(value, batch.obs_tm1) if self._native_fits else None
+        if ext is not None:
+            return self._native_grads(ext, value, batch, double_q, reduction)
         enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
