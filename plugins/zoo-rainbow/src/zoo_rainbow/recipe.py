@@ -25,14 +25,18 @@ ATARI = {
     "run": {"eval_every": 250_000, "eval_epsilon": 0.001, "checkpoint_every": 250_000, "log_every": 10_000},
 }
 
-# MinAtar: the paper's settings scaled as in Obando-Ceron & Castro 2021 (Revisiting Rainbow):
-# a 100k buffer, 1k steps before learning, an update every 4 steps, the target copied every 1k
-# steps (250 updates).
+# MinAtar: Revisiting Rainbow's scaling (Obando-Ceron & Castro 2021: a 100k buffer, 1k frames before
+# learning, 3-step returns, the target copied every 1k frames), at the MinAtar DQN's replay ratio and
+# learning rate (one update per frame, 2.5e-4; Young & Tian 2019) instead of theirs (one update every
+# 4 frames, 1e-4), which is made for 10M-frame budgets. At the 100k frames this machine benchmarks,
+# a quarter of DQN's updates left Rainbow far behind DQN; these settings took it from 3.94 to 6.06 on
+# Breakout and from 13.63 to 20.91 on SpaceInvaders (seeds 11-15, final agents; the README's peer
+# table). One frame is one step (MinAtar has no frame skip).
 MINATAR = {
-    "dqn": {"lr": 1e-4, "adam_eps": 3.125e-4, "n_step": 3, "double_q": True, "batch_size": 32,
-            "buffer_size": 100_000, "learning_starts": 1_000, "train_freq": 4,
-            "target_update_interval": 250},
-    "per": {"alpha": 0.5, "beta0": 0.4, "beta_steps": 250_000},  # 1M steps of updates every 4
+    "dqn": {"lr": 2.5e-4, "adam_eps": 3.125e-4, "n_step": 3, "double_q": True, "batch_size": 32,
+            "buffer_size": 100_000, "learning_starts": 1_000, "train_freq": 1,
+            "target_update_interval": 1_000},
+    "per": {"alpha": 0.5, "beta0": 0.4, "beta_steps": 1_000_000},  # β reaches 1 after 1M updates (frames)
     "c51": {"num_atoms": 51, "v_min": -10.0, "v_max": 100.0},
     "run": {"eval_every": 50_000, "checkpoint_every": 100_000, "log_every": 5_000},
 }
