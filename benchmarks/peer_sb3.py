@@ -547,6 +547,39 @@ def summarize(jobs: Sequence[Job], results: dict[Job, dict[str, Any]], args: arg
     }
 
 
+def merge_summaries(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` laid over the summary already in the file: the rows this invocation made replace theirs,
+    and the other envs' and agents' rows stay, so a benchmark run in pieces (``--envs``, ``--agents``)
+    keeps one summary of everything. Only a summary of the same evaluation, seeds and smoke setting is
+    kept from (another is replaced whole; every run's ``result.json`` is still there to rebuild it)."""
+    same = ("eval", "seeds", "smoke")
+    if not old or any(old.get(key) != new[key] for key in same):
+        return new
+    envs = dict(old.get("envs", {}))
+    for env_id, row in new["envs"].items():
+        kept = envs.get(env_id)
+        if kept is not None and kept.get("steps") == row["steps"]:
+            agents = {**kept["agents"], **row["agents"]}
+            row = {**row, "agents": {a: agents[a] for a in sorted(agents, key=_agent_order)}}
+        envs[env_id] = row
+    order = list(BUDGETS)  # the benchmark's own env order, whatever order the pieces were run in
+    ordered = sorted(envs, key=lambda e: order.index(e) if e in order else len(order))
+    return {**new, "envs": {env_id: envs[env_id] for env_id in ordered}}
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """The summary a previous invocation wrote, or None (none there, or not readable as one)."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _agent_order(agent: str) -> int:
+    return AGENTS.index(agent) if agent in AGENTS else len(AGENTS)
+
+
 _TERMINATED: list[int] = []  # the SIGTERM this process got, if any
 
 
@@ -565,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: finished runs are kept; the same command continues the rest "
               "(zoo runs from their last checkpoint, SB3 runs from scratch)", file=sys.stderr)
         return 130
-    summary = summarize(jobs, results, args)
+    summary = merge_summaries(read_summary(args.out_json), summarize(jobs, results, args))
     if failures:
         summary["failures"] = {job.label(): why for job, why in failures.items()}
     args.out_json.parent.mkdir(parents=True, exist_ok=True)
