@@ -559,12 +559,9 @@ def merge_summaries(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str
     for env_id, row in new["envs"].items():
         kept = envs.get(env_id)
         if kept is not None and kept.get("steps") == row["steps"]:
-            agents = {**kept["agents"], **row["agents"]}
-            row = {**row, "agents": {a: agents[a] for a in sorted(agents, key=_agent_order)}}
+            row = {**row, "agents": _in_order({**kept["agents"], **row["agents"]}, AGENTS)}
         envs[env_id] = row
-    order = list(BUDGETS)  # the benchmark's own env order, whatever order the pieces were run in
-    ordered = sorted(envs, key=lambda e: order.index(e) if e in order else len(order))
-    return {**new, "envs": {env_id: envs[env_id] for env_id in ordered}}
+    return {**new, "envs": _in_order(envs, tuple(BUDGETS))}
 
 
 def read_summary(path: Path) -> dict[str, Any] | None:
@@ -576,8 +573,10 @@ def read_summary(path: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _agent_order(agent: str) -> int:
-    return AGENTS.index(agent) if agent in AGENTS else len(AGENTS)
+def _in_order(table: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """``table`` with its keys in the benchmark's own order (unknown keys last), whatever order the
+    pieces were run in."""
+    return {key: table[key] for key in sorted(table, key=lambda k: order.index(k) if k in order else len(order))}
 
 
 _TERMINATED: list[int] = []  # the SIGTERM this process got, if any
