@@ -91,3 +91,14 @@ def test_finished_runs_are_keyed_by_their_settings():
                   plan("dqn+dueling", "CartPole-v1", 300, sets),
                   plan("dqn+dueling", "Acrobot-v1", 200, sets)):
         assert all(a == b and k != j for (a, k), (b, j) in zip(first, other, strict=True))
+
+
+def test_a_recipe_with_a_base_adds_its_other_plugins_one_at_a_time():
+    arms = variants("unreal")  # zoo-unreal: the base is impala
+    assert [(a.name, a.recipe) for a in arms] == [
+        ("unreal", "unreal"),
+        ("unreal base", "unreal-pixel_control-reward_prediction-value_replay"),
+        ("unreal base+pixel_control", "unreal-reward_prediction-value_replay"),
+        ("unreal base+reward_prediction", "unreal-pixel_control-value_replay"),
+        ("unreal base+value_replay", "unreal-pixel_control-reward_prediction"),
+    ]

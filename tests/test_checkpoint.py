@@ -206,7 +206,7 @@ class NaNAt:
         self.update = update
 
     @hookimpl
-    def zoo_aux_losses(self, agent, batch, outputs):
+    def zoo_aux_losses(self, agent, inputs):
         return torch.tensor(float("nan")) if agent.updates + 1 == self.update else None
 
 

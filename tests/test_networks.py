@@ -20,8 +20,11 @@ def test_default_torso_by_observation_shape():
     assert default_torso((4,)) == "mlp"
     assert default_torso((4, 84, 84)) == "nature_cnn"
     assert default_torso((7, 10, 10)) == "minatar_cnn"
+    assert default_torso((3, 56, 56)) == "a3c_cnn"  # MiniGrid's pixel view; any other image
     with pytest.raises(ZooError, match="no default network for observations of shape"):
-        default_torso((3, 32, 32))
+        default_torso((3, 8, 8))
+    with pytest.raises(ZooError, match="no default network for observations of shape"):
+        default_torso((2, 3))
 
 
 def test_mlp_shapes_and_atoms():

@@ -18,6 +18,10 @@ What is here, by use:
   points ``slots_written`` and ``held_arrays``), the DQN family's agent base and config (R2D2
   subclasses them), agent parts, optimiser state, value-learning math, the fused-loss registry of the
   speed path, the worker group, CLI argument types, recurrent policies for evaluation.
+* **Auxiliary tasks** (UNREAL's, any learner): :class:`AuxReplayRequest` (``zoo_aux_replay``'s
+  answer), :class:`AuxInputs` (``zoo_aux_losses``'s), :class:`Sequences` and the
+  :class:`SequenceReplay` of recent experience, :class:`AuxFeatures`; for a learner that hosts
+  them, :class:`AuxTasks`, :func:`build_aux_heads` and :func:`run_core`.
 * **Devices**: :func:`resolve_device` (``run.device`` -> ``torch.device``; a builder gets the result
   as ``BuildContext.device``), :data:`CPU`, :func:`to_device` (host array -> tensor there, no copy
   on the CPU) and :func:`to_host` (tensor -> numpy).
@@ -25,6 +29,7 @@ What is here, by use:
 
 from __future__ import annotations
 
+from zoo_core.agents.aux import AuxTasks
 from zoo_core.agents.dqn import DQNFamilyAgent, DQNFamilyConfig
 from zoo_core.agents.parts import (
     NetworkWeights,
@@ -35,6 +40,7 @@ from zoo_core.agents.parts import (
     rng_state,
     seeded_rng,
     value_role,
+    with_prefix,
 )
 from zoo_core.cli.args import nonneg_int, positive_int, progress_default
 from zoo_core.envs import VecEnv
@@ -56,9 +62,18 @@ from zoo_core.host.protocols import (
 from zoo_core.host.recipes import Algorithm, Recipe
 from zoo_core.host.roles import has_impls
 from zoo_core.host.session import Setup, resolve
+from zoo_core.learning.aux_inputs import AuxInputs, AuxReplayRequest
+from zoo_core.learning.aux_replay import SequenceChunker, SequenceReplay, Sequences
 from zoo_core.learning.devices import CPU, resolve_device, to_device, to_host
 from zoo_core.learning.network_spec import NetworkSpec
-from zoo_core.learning.networks import build_network, lookup_module, torso_and_core
+from zoo_core.learning.networks import (
+    AuxFeatures,
+    build_aux_heads,
+    build_network,
+    lookup_module,
+    run_core,
+    torso_and_core,
+)
 from zoo_core.learning.optim import clip_grad_norm, load_optimizer_state, optimizer_state
 from zoo_core.learning.policies import RecurrentPolicy
 from zoo_core.learning.replay import Batch, UniformReplay
@@ -71,13 +86,14 @@ from zoo_core.running.loops import Loop, LoopState, Turn
 from zoo_core.running.workers import WorkerGroup
 
 __all__ = [
-    "Agent", "Algorithm", "Batch", "BuildContext", "CPU", "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig",
-    "EnvFamily", "Exploration", "ExplorationBase", "Loop", "LoopState", "NetworkSpec", "NetworkWeights",
-    "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy", "ReplayBuffer", "Setup", "Stateful",
-    "SteppingAgent", "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError",
-    "atomic_path", "build_network", "check_finite", "clip_grad_norm", "exploration_role", "has_impls", "hookimpl",
+    "Agent", "Algorithm", "AuxFeatures", "AuxInputs", "AuxReplayRequest", "AuxTasks", "Batch", "BuildContext", "CPU",
+    "CheckpointError", "DQNFamilyAgent", "DQNFamilyConfig", "EnvFamily", "Exploration", "ExplorationBase", "Loop",
+    "LoopState", "NetworkSpec", "NetworkWeights", "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy",
+    "ReplayBuffer", "SequenceChunker", "SequenceReplay", "Sequences", "Setup", "Stateful", "SteppingAgent",
+    "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError", "atomic_path",
+    "build_aux_heads", "build_network", "check_finite", "clip_grad_norm", "exploration_role", "has_impls", "hookimpl",
     "ignore_stop_signals", "load", "load_optimizer_state", "load_rng_state", "lookup_module", "make_section",
     "network_spec", "nonneg_int", "optimizer_state", "param", "polyak_update", "positive_int", "progress_default",
-    "register_fused_loss", "resolve", "resolve_device", "rng_state", "seeded_rng", "shield_children", "torso_and_core",
-    "to_device", "to_host", "unknown_env_error", "value_role",
+    "register_fused_loss", "resolve", "resolve_device", "rng_state", "run_core", "seeded_rng", "shield_children",
+    "to_device", "to_host", "torso_and_core", "unknown_env_error", "value_role", "with_prefix",
 ]

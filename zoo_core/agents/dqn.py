@@ -16,11 +16,13 @@ import numpy as np
 import torch
 
 from zoo_core.agents import parts
+from zoo_core.agents.aux import AuxTasks
 from zoo_core.errors import ZooError
 from zoo_core.fast.learner import make_learner
 from zoo_core.host.config import param
 from zoo_core.host.context import BuildContext
 from zoo_core.host.roles import has_impls, resolve_role
+from zoo_core.learning.aux_replay import Sequences
 from zoo_core.learning.devices import to_device, to_host
 from zoo_core.learning.exploration import linear_schedule
 from zoo_core.learning.learner import TensorBatch
@@ -114,6 +116,7 @@ class DQNFamilyAgent(parts.NetworkWeights):
         self.updates = 0
         self.last_loss: Any = float("nan")
         self._after = has_impls(ctx.pm, "zoo_after_update")  # skip an empty hook call per update
+        self.aux = AuxTasks(ctx.pm, ctx.config, ctx.seed, cfg.gamma, None, cfg.batch_size)
 
     # --- learning -------------------------------------------------------------------------------
 
@@ -166,6 +169,7 @@ class DQNFamilyAgent(parts.NetworkWeights):
             "updates": float(self.updates),
             "loss": float(self.last_loss),
             "epsilon": float(self.exploration.epsilon(self.env_steps)),
+            **self.aux.metrics(),
         }
 
     # --- state ----------------------------------------------------------------------------------
@@ -182,6 +186,8 @@ class DQNFamilyAgent(parts.NetworkWeights):
             tensors[f"replay.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
         rng_tensors, rng_meta = parts.rng_state(self.rng)
         tensors.update(rng_tensors)
+        aux_tensors, aux_meta = self.aux.state_dict()
+        tensors.update({f"aux.{k}": v for k, v in aux_tensors.items()})
         meta = {
             "env_steps": self.env_steps,
             "vec_steps": self.vec_steps,
@@ -191,19 +197,22 @@ class DQNFamilyAgent(parts.NetworkWeights):
             "value": self.value.state_dict(),
             "exploration": self.exploration.state_dict(),
             "rng": rng_meta,
+            "aux": aux_meta,
         }
         return tensors, meta
 
     def load_train_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Restore what :meth:`train_state` saved."""
-        target = {k[len("target."):]: v for k, v in tensors.items() if k.startswith("target.")}
+        target = parts.with_prefix(tensors, "target.")
         self.target.load_state_dict(target)
         load_optimizer_state(self.optimizer, tensors, meta["optimizer"])
-        arrays = {k[len("replay."):]: v.numpy() for k, v in tensors.items() if k.startswith("replay.")}
+        arrays = {k: v.numpy() for k, v in parts.with_prefix(tensors, "replay.").items()}
         self.replay.load_state_dict(arrays, meta["replay"])
         self.value.load_state_dict(meta.get("value", {}))
         self.exploration.load_state_dict(meta.get("exploration", {}))
         parts.load_rng_state(self.rng, tensors, meta["rng"])
+        if "aux" in meta:
+            self.aux.load_state_dict(parts.with_prefix(tensors, "aux."), meta["aux"])
         self.env_steps, self.vec_steps, self.updates = meta["env_steps"], meta["vec_steps"], meta["updates"]
 
 
@@ -224,7 +233,6 @@ class DQNAgent(DQNFamilyAgent):
                 capacity, ctx.obs_shape, ctx.obs_dtype, num_envs=ctx.num_envs, n_step=cfg.n_step,
                 gamma=cfg.gamma, frame_stack=ctx.frame_stack,
             )
-        self._aux = has_impls(ctx.pm, "zoo_aux_losses")
 
     # --- acting ---------------------------------------------------------------------------------
 
@@ -257,6 +265,8 @@ class DQNAgent(DQNFamilyAgent):
     def observe(self, obs_tm1: np.ndarray, a_tm1: np.ndarray, step: Any) -> None:
         """Store one vector-env step (a :class:`zoo_core.envs.VecStep`) in replay."""
         self.replay.add(obs_tm1, a_tm1, step.reward, step.terminated, step.truncated, step.next_obs)
+        if self.aux.chunker is not None:
+            self.aux.record_step(obs_tm1, a_tm1, step.reward, step.terminated | step.truncated, step.obs)
         self.vec_steps += 1
         self.env_steps += self.num_envs
 
@@ -266,7 +276,9 @@ class DQNAgent(DQNFamilyAgent):
         batch = self.replay.sample(cfg.batch_size, self.rng)
         tensors = TensorBatch.of(batch, self.replay.prioritized, self.device)
         # Auxiliary losses need the network's graph: only the autograd path has one.
-        fused = None if self._aux else self.learner.fused_grads(self.value, tensors, cfg.double_q, cfg.loss_reduction)
+        fused = None if self.aux.active else self.learner.fused_grads(
+            self.value, tensors, cfg.double_q, cfg.loss_reduction
+        )
         loss, priority = fused if fused is not None else self._autograd_grads(batch, tensors)
         self.apply_update(loss, priority, batch)
 
@@ -286,13 +298,22 @@ class DQNAgent(DQNFamilyAgent):
         if weights is not None:
             loss_b = loss_b * weights
         loss = loss_b.mean() if cfg.loss_reduction == "mean" else loss_b.sum()
-        if self._aux:
+        if self.aux.active:
             outputs = {"out_tm1": out_tm1, "q_tm1": self.value.q_values(out_tm1), "loss": loss_b}
-            for extra in self.pm.hook.zoo_aux_losses(agent=self, batch=batch, outputs=outputs):
+            extra = self.aux.losses(self, self.network, transitions(tensors), outputs, self.device, self.env_steps)
+            if extra is not None:
                 loss = loss + extra
         self.learner.zero_grad()
         loss.backward()
         return loss.detach(), priority
+
+
+def transitions(tensors: TensorBatch) -> Sequences:
+    """A batch of transitions as sequences of one step (what ``zoo_aux_losses`` sees of a DQN update)."""
+    obs_tm1, a_tm1, r_t, discount_t, obs_t, _ = tensors
+    zeros = torch.zeros(2, len(a_tm1), device=obs_tm1.device)
+    return Sequences(obs=torch.stack([obs_tm1, obs_t]), first=zeros, a_tm1=a_tm1[None], r_t=r_t[None],
+                     discount_t=discount_t[None], state=(), task=torch.zeros_like(a_tm1))
 
 
 class GreedyQ(torch.nn.Module):

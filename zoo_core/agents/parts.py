@@ -67,6 +67,11 @@ def load_rng_state(rng: np.random.Generator, tensors: dict[str, torch.Tensor], m
     random.setstate((version, tuple(internal), gauss))
 
 
+def with_prefix(tensors: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries of a checkpoint's flat ``tensors`` under ``prefix`` (``"replay."``), the prefix cut off."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def check_finite(loss: float, grad_norm: float, env_steps: int, update: int) -> None:
     """Raise :class:`NonFiniteError` if the loss or the gradient norm is NaN or infinite.
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import torch
 
     from zoo_core.host.protocols import Agent, Exploration, ReplayBuffer, ValueDistribution
+    from zoo_core.learning.aux_inputs import AuxInputs, AuxReplayRequest
     from zoo_core.learning.network_spec import NetworkSpec
 
 PROJECT = "agent_zoo"
@@ -104,8 +105,8 @@ def zoo_register_modules(register: Callable[[str, str, Callable[..., Any]], None
     saved agent is rebuilt from JSON by looking names up here, never by importing a path.
 
     :param register: call ``register(kind, name, factory)`` with ``kind`` one of ``"torso"``,
-        ``"head"``, ``"linear"``, ``"value"`` (actor-critic value heads). Factories' signatures are documented in
-        :mod:`zoo_core.learning.networks`.
+        ``"head"``, ``"linear"``, ``"value"`` (actor-critic value heads), ``"aux"`` (auxiliary-task
+        heads). Factories' signatures are documented in :mod:`zoo_core.learning.networks`.
     :return: nothing; the return value is ignored (``register`` carries what the plugin adds).
     """
 
@@ -230,17 +231,35 @@ def zoo_make_env(env_id: str, training: bool, render_mode: str | None) -> gym.En
 
 
 @hookspec
-def zoo_aux_losses(agent: Agent, batch: Any, outputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
-    """Add a loss to the learner's update.
+def zoo_aux_replay(config: dict[str, Any]) -> AuxReplayRequest | None:
+    """Ask the core for a small replay of recent experience (sequences with their recurrent state).
 
-    Called for every plugin on every DQN-family update, after the TD loss is computed and before the
-    backward pass; all answers are summed into the loss. While any plugin implements it, the agent
-    takes the autograd learner (the fused speed path has no place for extra losses).
+    Called once when an agent with auxiliary tasks is built. Every answer counts: the agent keeps one
+    replay for all of them, of the most frames asked (and, for a step learner, the longest
+    sequences). The replay is filled with what the learner trains on and handed to
+    ``zoo_aux_losses`` as ``inputs.replay``; it is part of the agent's checkpoint.
+
+    :param config: the agent's resolved configuration (each plugin's section by name).
+    :return: a :class:`zoo_core.api.AuxReplayRequest`, or None for no replay.
+    """
+
+
+@hookspec
+def zoo_aux_losses(agent: Agent, inputs: AuxInputs) -> torch.Tensor | None:
+    """Add an auxiliary loss to the learner's update (UNREAL's auxiliary tasks, on any learner).
+
+    Called for every plugin on every update of a learner that hosts auxiliary tasks (the DQN
+    family, IMPALA), after its own loss is computed and before the backward pass; every answer is
+    added to the loss. The heads a task needs are added to the network specification in
+    ``zoo_network_spec`` (``spec.add_aux_head``) and are ``inputs.network.aux[name]``. While any
+    plugin implements it, a DQN-family agent takes the autograd learner (the fused speed path has no
+    place for extra losses).
 
     :param agent: the agent being updated.
-    :param batch: the sampled batch (:class:`zoo_core.api.Batch`, numpy arrays).
-    :param outputs: ``{"q_tm1": [B, A], "out_tm1": [B, A, atoms], "loss": [B]}`` tensors, with graph.
-    :return: a scalar tensor added to the loss, or None.
+    :param inputs: the network, what the learner trains on (time-major), its outputs, the replay of
+        recent sequences and a generator to sample it (:class:`zoo_core.api.AuxInputs`).
+    :return: a scalar tensor, already weighted, added to the learner's loss and logged as
+        ``aux_<plugin name>`` (the sum as ``aux_loss``); or None (nothing this update).
     """
 
 

@@ -195,7 +195,7 @@ class Catalog:
     env_families: dict[str, Any] = field(default_factory=dict)
     config_classes: dict[str, type] = field(default_factory=dict)
     modules: dict[str, dict[str, Callable[..., Any]]] = field(
-        default_factory=lambda: {"torso": {}, "head": {}, "linear": {}, "value": {}}
+        default_factory=lambda: {"torso": {}, "head": {}, "linear": {}, "value": {}, "aux": {}}
     )
     owners: dict[str, str] = field(default_factory=dict)  # "kind:name" -> plugin
     fits: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plugin -> algorithms (``zoo_fits``)

@@ -54,6 +54,10 @@ class Recipe:
     ablations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     """Extra variants for ``zoo ablate`` beyond leaving out each plugin: name -> config layer
     (``{"no-double": {"dqn": {"double_q": False}}}``)."""
+    ablation_base: tuple[str, ...] | None = None
+    """How ``zoo ablate`` varies the plugins. None: leave each one out (Rainbow's study). A tuple of
+    plugins: they are the base, and the variants add the others one at a time (UNREAL's study:
+    the base agent, each auxiliary task alone, all of them)."""
 
     def env_layers(self, family: str, env_id: str) -> list[Mapping[str, Mapping[str, Any]]]:
         """The config layers this recipe adds for an env: its family's, then its own id's (a

@@ -21,7 +21,8 @@ class NetworkSpec:
     obs_shape: tuple[int, ...]
     num_actions: int
     torso: str = "mlp"
-    """Registered torso: ``mlp``, ``nature_cnn`` (Atari 84x84), ``minatar_cnn`` (10x10)."""
+    """Registered torso: ``mlp``, ``nature_cnn`` (Atari 84x84), ``minatar_cnn`` (10x10), ``a3c_cnn``
+    (other images)."""
     torso_args: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the torso factory (``hidden`` for the MLP)."""
     recurrent: str | None = None
@@ -36,7 +37,8 @@ class NetworkSpec:
     num_atoms: int = 1
     """Outputs per action, set by the value distribution (1 for scalar values)."""
     aux_heads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Extra named heads on the torso features: ``name -> {"head": kind, **args}``."""
+    """Auxiliary heads by name: ``name -> {"kind": registered aux module, "plugin": who added it,
+    "args": {...}}`` (added with :meth:`add_aux_head`; built as ``network.aux[name]``)."""
     claims: dict[str, str] = field(default_factory=dict)
     """Which plugin set which field (so two plugins editing one field is caught)."""
 
@@ -57,6 +59,21 @@ class NetworkSpec:
         self.claims[name] = plugin
         setattr(self, name, value)
 
+    def add_aux_head(self, name: str, kind: str, plugin: str, **args: Any) -> None:
+        """Add auxiliary head ``name``, built by the registered ``aux`` module ``kind`` with ``args``,
+        on behalf of ``plugin``.
+
+        :raises PluginError: another plugin already added a head of that name.
+        """
+        owner = self.aux_heads.get(name, {}).get("plugin")
+        if owner is not None and owner != plugin:
+            first, second = sorted((owner, plugin))
+            raise PluginError(
+                f"plugins '{first}' and '{second}' both add the auxiliary head '{name}'; "
+                "keep only one of them in the recipe"
+            )
+        self.aux_heads[name] = {"kind": kind, "plugin": plugin, "args": dict(args)}
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (tuples become lists)."""
         return dataclasses.asdict(self)
@@ -74,11 +91,13 @@ class NetworkSpec:
 
 
 def default_torso(obs_shape: tuple[int, ...]) -> str:
-    """The torso that fits an observation shape: MLP for vectors, CNNs for Atari and MinAtar."""
+    """The torso that fits an observation shape: MLP for vectors, CNNs for Atari, MinAtar and other images."""
     if len(obs_shape) == 1:
         return "mlp"
     if len(obs_shape) == 3 and obs_shape[1:] == (84, 84):
         return "nature_cnn"
     if len(obs_shape) == 3 and obs_shape[1:] == (10, 10):
         return "minatar_cnn"
+    if len(obs_shape) == 3 and min(obs_shape[1:]) >= 12:
+        return "a3c_cnn"
     raise ZooError(f"no default network for observations of shape {obs_shape}; set dqn.torso explicitly")

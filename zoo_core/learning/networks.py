@@ -11,13 +11,16 @@ Factory signatures (what ``zoo_register_modules`` registers):
   agents (one output per task): ``forward(x [..., F]) -> (normalized, unnormalized)`` each
   ``[..., K]``, ``normalize(targets [..., K]) -> [..., K]`` (the scale the value loss works on) and
   ``update_stats(targets [B], task [B])`` (called after each update; a plain head ignores it).
+* ``aux(spec, torso_features, core_features, linear, **args) -> nn.Module``, an auxiliary-task head
+  (``spec.add_aux_head``); it reads whichever features its task needs (:class:`AuxFeatures`), and
+  what it returns is its plugin's business.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -95,26 +98,49 @@ class MLPTorso(nn.Module):
         return self.body(obs.float())
 
 
-class NatureCNNTorso(nn.Module):
-    """Mnih et al. 2015's torso: ``[B, 4, 84, 84]`` uint8 frames -> ``[B, 512]``."""
+class _PixelCNN(nn.Module):
+    """Convolutions, then one fully connected layer with a ReLU: ``[B, *obs_shape]`` uint8 images
+    -> ``[B, features]``; frames are stored as uint8 to keep replay small and scaled only here."""
 
-    def __init__(self, obs_shape: tuple[int, ...], linear: LinearFactory, features: int = 512):
+    def __init__(self, conv: nn.Sequential, obs_shape: tuple[int, ...], linear: LinearFactory, features: int):
         super().__init__()
-        channels = obs_shape[0]
-        self.conv = nn.Sequential(
-            nn.Conv2d(channels, 32, 8, stride=4), nn.ReLU(),
-            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
-            nn.Flatten(),
-        )
+        self.conv = conv
         with torch.no_grad():
             flat = self.conv(torch.zeros(1, *obs_shape)).shape[1]
         self.fc = nn.Sequential(linear(flat, features), nn.ReLU())
         self.out_features = features
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        # Frames are stored as uint8 to keep replay small; scale only here.
         return self.fc(self.conv(obs.float() / 255.0))
+
+
+class NatureCNNTorso(_PixelCNN):
+    """Mnih et al. 2015's torso: ``[B, 4, 84, 84]`` uint8 frames -> ``[B, 512]``."""
+
+    def __init__(self, obs_shape: tuple[int, ...], linear: LinearFactory, features: int = 512):
+        conv = nn.Sequential(
+            nn.Conv2d(obs_shape[0], 32, 8, stride=4), nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
+            nn.Flatten(),
+        )
+        super().__init__(conv, obs_shape, linear, features)
+
+
+class A3CCNNTorso(_PixelCNN):
+    """Mnih et al. 2016's A3C encoder (UNREAL's too): ``[B, C, H, W]`` uint8 images of any size ->
+    conv 16 8x8 stride 4 -> conv 32 4x4 stride 2 -> ``[B, 256]``; the default for images that are
+    neither Atari's nor MinAtar's (MiniGrid's 56x56 view)."""
+
+    def __init__(self, obs_shape: tuple[int, ...], linear: LinearFactory, features: int = 256):
+        if len(obs_shape) != 3 or min(obs_shape[1:]) < 12:
+            raise ZooError(f"the a3c_cnn torso needs images [C, H, W] of at least 12x12; got {tuple(obs_shape)}")
+        conv = nn.Sequential(
+            nn.Conv2d(obs_shape[0], 16, 8, stride=4), nn.ReLU(),
+            nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
+            nn.Flatten(),
+        )
+        super().__init__(conv, obs_shape, linear, features)
 
 
 class MinAtarCNNTorso(nn.Module):
@@ -200,6 +226,46 @@ class RecurrentCore(nn.Module):
         return torch.stack(outputs), state
 
 
+class AuxFeatures(NamedTuple):
+    """What auxiliary heads read from a network run over sequences.
+
+    torso: ``[T, B, F]`` the torso's features of each observation (no memory).
+    core: ``[T, B, H]`` the recurrent core's output (the torso's features again without a core).
+    state: the core's state after the last step (``()`` without a core).
+    """
+
+    torso: torch.Tensor
+    core: torch.Tensor
+    state: tuple[torch.Tensor, ...]
+
+
+def build_aux_heads(
+    spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]], torso_features: int,
+    core_features: int, linear: LinearFactory,
+) -> nn.ModuleDict:
+    """The auxiliary heads ``spec.aux_heads`` asks for, by name (each network of the zoo has them as ``.aux``)."""
+    return nn.ModuleDict({
+        name: lookup_module(modules, "aux", head["kind"])(spec, torso_features, core_features, linear, **head["args"])
+        for name, head in spec.aux_heads.items()
+    })
+
+
+def run_core(
+    torso: nn.Module, core: RecurrentCore | None, obs: torch.Tensor, first: torch.Tensor | None,
+    state: tuple[torch.Tensor, ...] | None,
+) -> AuxFeatures:
+    """A torso and optional core over sequences ``obs [T, B, *obs_shape]`` (``first [T, B]`` zeroes
+    the core's state at episode starts; None: no starts; ``state`` None: the zero state)."""
+    steps, batch = obs.shape[:2]
+    x = torso(obs.reshape(steps * batch, *obs.shape[2:])).view(steps, batch, -1)
+    if core is None:
+        return AuxFeatures(x, x, ())
+    if first is None:
+        first = torch.zeros(steps, batch, device=obs.device)
+    h, state = core(x, first, core.initial_state(batch) if state is None else state)
+    return AuxFeatures(x, h, state)
+
+
 def torso_and_core(
     spec: NetworkSpec, modules: Mapping[str, Mapping[str, Callable[..., Any]]]
 ) -> tuple[LinearFactory, nn.Module, RecurrentCore | None, int]:
@@ -225,13 +291,7 @@ class QNetwork(nn.Module):
         self.head = lookup_module(modules, "head", spec.head)(
             features, spec.num_actions, spec.num_atoms, linear, **spec.head_args
         )
-        self.aux = nn.ModuleDict({
-            name: lookup_module(modules, "head", args["head"])(
-                features, spec.num_actions, spec.num_atoms, linear,
-                **{k: v for k, v in args.items() if k != "head"},
-            )
-            for name, args in spec.aux_heads.items()
-        })
+        self.aux = build_aux_heads(spec, modules, self.torso.out_features, features, linear)
 
     @property
     def recurrent(self) -> bool:
@@ -245,14 +305,15 @@ class QNetwork(nn.Module):
         if self.core is None:
             return self.head(self.torso(obs))
         steps, batch = obs.shape[:2]
-        x = self.torso(obs.reshape(steps * batch, *obs.shape[2:])).view(steps, batch, -1)
-        if first is None:
-            first = torch.zeros(steps, batch, device=obs.device)
-        if state is None:
-            state = self.core.initial_state(batch)
-        h, state = self.core(x, first, state)
+        _, h, state = run_core(self.torso, self.core, obs, first, state)
         out = self.head(h.reshape(steps * batch, -1))
         return out.view(steps, batch, *out.shape[1:]), state
+
+    # --- what auxiliary tasks read (zoo_core.api.AuxInputs) --------------------------------------
+
+    def aux_features(self, obs: torch.Tensor, first: torch.Tensor | None = None, state: Any = None) -> AuxFeatures:
+        """Torso and core features over sequences ``obs [T, B, *obs_shape]``."""
+        return run_core(self.torso, self.core, obs, first, state)
 
 
 def lookup_module(modules: Mapping[str, Mapping[str, Callable[..., Any]]], kind: str, name: str) -> Callable[..., Any]:
@@ -266,10 +327,11 @@ def lookup_module(modules: Mapping[str, Mapping[str, Callable[..., Any]]], kind:
 
 
 BUILTIN_MODULES: dict[str, dict[str, Callable[..., Any]]] = {
-    "torso": {"mlp": MLPTorso, "nature_cnn": NatureCNNTorso, "minatar_cnn": MinAtarCNNTorso},
+    "torso": {"mlp": MLPTorso, "nature_cnn": NatureCNNTorso, "minatar_cnn": MinAtarCNNTorso, "a3c_cnn": A3CCNNTorso},
     "head": {"linear": LinearHead},
     "linear": {"linear": linear_layer},
     "value": {"linear": PlainValue},
+    "aux": {},
 }
 
 

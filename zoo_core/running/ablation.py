@@ -1,6 +1,7 @@
 """``zoo ablate``: a recipe against each of its leave-one-out variants, over seeds.
 
-The variants are the full recipe, the recipe without each of its plugins (``rainbow-noisy``), and
+The variants are the full recipe, the recipe without each of its plugins (``rainbow-noisy``), or,
+for a recipe that declares a base (UNREAL), the base with each other plugin alone, and
 the recipe's own declared ablations (core options such as double Q). Every variant is resolved
 before any is trained, so a bad setting fails at once rather than after hours of training. Each
 variant x seed is an ordinary run directory under a folder named by its settings (a hash of the
@@ -40,10 +41,24 @@ class Variant:
 
 
 def variants(recipe_text: str) -> list[Variant]:
-    """The full recipe, each leave-one-plugin-out variant, and the recipe's declared ablations."""
+    """The full recipe, its plugin variants, and the recipe's declared ablations.
+
+    The plugin variants leave out one plugin each, or, for a recipe with an ``ablation_base``, are
+    the base alone and the base plus each other plugin (``unreal base+pixel_control`` trains
+    ``unreal-reward_prediction-value_replay``).
+    """
     recipe, plugins = parse_recipe(recipe_text, all_recipes())
     out = [Variant(recipe_text, recipe_text)]
-    out += [Variant(f"{recipe_text}-{p}", f"{recipe_text}-{p}") for p in plugins]
+    if recipe.ablation_base is None:
+        out += [Variant(f"{recipe_text}-{p}", f"{recipe_text}-{p}") for p in plugins]
+    else:
+        extra = [p for p in plugins if p not in recipe.ablation_base]
+
+        def without(keep: str | None) -> str:
+            return recipe_text + "".join(f"-{p}" for p in extra if p != keep)
+
+        out.append(Variant(f"{recipe_text} base", without(None)))
+        out += [Variant(f"{recipe_text} base+{p}", without(p)) for p in extra]
     for name, layer in recipe.ablations.items():
         sets = tuple(
             f"{section}.{key}={_text(value)}" for section, values in layer.items() for key, value in values.items()

@@ -188,7 +188,7 @@ def test_the_learner_keeps_every_tensor_on_its_device_and_actors_get_host_arrays
     meta = torch.device("meta")
     agent = build_agent(setup, signature, seed=0, device=meta)
     assert agent.device == meta and {p.device for p in agent.network.parameters()} == {meta}
-    loss = agent.loss(stack(unrolls, meta))
+    loss, _ = agent.loss(stack(unrolls, meta))
     assert loss.total.device == meta
     loss.total.backward()
     assert all(p.grad is not None and p.grad.device == meta for p in agent.network.parameters())

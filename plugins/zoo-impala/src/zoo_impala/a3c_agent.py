@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from zoo_core.api import CPU, BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError
+from zoo_core.api import CPU, AuxTasks, BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_optim import SLOTS
 from zoo_impala.acting import GreedyActing, actor_critic_spec
@@ -62,6 +62,8 @@ class A3CAgent(GreedyActing, NetworkWeights):
         self.env_steps = 0
         self.updates = 0
         self.last: dict[str, float] = {}
+        # The workers compute the auxiliary losses; the learner side only names their columns.
+        self.aux_columns = tuple(AuxTasks(ctx.pm, ctx.config, ctx.seed, cfg.gamma, cfg.unroll_length, 1).metrics())
         self._init_acting()
 
     # --- what the workers share -----------------------------------------------------------------
@@ -74,7 +76,7 @@ class A3CAgent(GreedyActing, NetworkWeights):
 
     def metrics(self) -> dict[str, float]:
         nan = float("nan")
-        return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}}
+        return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in (*METRICS, *self.aux_columns)}}
 
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The shared optimiser statistics and the counters.

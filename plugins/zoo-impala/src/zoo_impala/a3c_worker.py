@@ -25,11 +25,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.api import NonFiniteError, clip_grad_norm, ignore_stop_signals, make_section
+from zoo_core.api import CPU, AuxTasks, NonFiniteError, Sequences, clip_grad_norm, ignore_stop_signals, make_section
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_loss import a3c_loss
 from zoo_impala.a3c_optim import adam_step_, rmsprop_step_
-from zoo_impala.actor import Actor, ActorSpec, make_actor
+from zoo_impala.actor import Actor, ActorSpec, actor_seed, make_actor
+from zoo_impala.unroll import sequences
 
 ENV_STEPS, UPDATES = 0, 1
 """Indices of the shared counters: env steps whose gradients were applied, and applied gradients."""
@@ -98,28 +99,40 @@ class Worker:
         self.remote = [shared.params[name] for name in names]
         # numpy views of the shared memory: what Actor.unroll copies into the local network.
         self.views = {k: v.numpy() for k, v in shared.params.items()}
+        # Auxiliary tasks: each worker keeps its own replay of recent experience, as in UNREAL (not
+        # checkpointed: a resumed worker starts it empty, as a resumed A3C run is not exact anyway).
+        setup = self.actor.setup
+        self.aux = AuxTasks(setup.pm, setup.config, actor_seed(spec.seed, index), self.cfg.gamma,
+                            self.cfg.unroll_length, self.cfg.envs_per_worker)
 
     def iterate(self) -> Report:
         """Steps 1–5 of the module docstring, once."""
         cfg, counters = self.cfg, self.shared.counters
         synced = int(counters[UPDATES])
         unroll = self.actor.unroll(self.views, synced)  # copies the shared parameters first (a new version)
-        obs, first = torch.from_numpy(unroll.obs), torch.from_numpy(unroll.first).float()
-        state = tuple(torch.from_numpy(s) for s in unroll.state)
-        logits, _, v, _ = self.net(obs, first, state)  # [T+1, E, A], [T+1, E, 1]
+        r_np = np.clip(unroll.r_t, -cfg.reward_clip, cfg.reward_clip) if cfg.reward_clip > 0 else unroll.r_t
+        seq = sequences([unroll])
+        seq = Sequences(seq.obs, seq.first, seq.a_tm1, r_np, seq.discount_t, seq.state, seq.task)
+        batch = seq.to(CPU)
+        features = self.net.aux_features(batch.obs, batch.first, batch.state)
+        logits, _, v = self.net.heads(features.core)  # [T+1, E, A], [T+1, E, 1]
         v = v[..., 0]
-        r_t = torch.from_numpy(unroll.r_t)
-        if cfg.reward_clip > 0:
-            r_t = r_t.clamp(-cfg.reward_clip, cfg.reward_clip)
         loss = a3c_loss(
-            logits[:-1], v[:-1], v[-1], torch.from_numpy(unroll.a_tm1), r_t, torch.from_numpy(unroll.discount_t),
+            logits[:-1], v[:-1], v[-1], batch.a_tm1, batch.r_t, batch.discount_t,
             baseline_cost=cfg.baseline_cost, entropy_cost=cfg.entropy_cost,
         )
+        total_loss = loss.total
+        if self.aux.active:
+            self.aux.record(seq)
+            outputs = {"torso": features.torso, "core": features.core, "logits": logits, "v": v}
+            extra = self.aux.losses(self, self.net, batch, outputs, CPU, int(counters[ENV_STEPS]))
+            if extra is not None:
+                total_loss = total_loss + extra
         for p in self.local:
             p.grad = None
-        loss.total.backward()
+        total_loss.backward()
         norm = float(clip_grad_norm(self.local, cfg.max_grad_norm)) if cfg.max_grad_norm > 0 else 0.0
-        total = float(loss.total.detach())
+        total = float(total_loss.detach())
         if not abs(total + norm) < float("inf"):
             # Raised before the step: a bad gradient never reaches the shared parameters.
             raise NonFiniteError(f"non-finite loss or gradient in worker {self.index} after {synced} updates")
@@ -133,7 +146,7 @@ class Worker:
         steps_per_unroll = unroll.a_tm1.shape[0]
         metrics = {
             "loss": total, "policy_loss": float(loss.policy), "baseline_loss": float(loss.baseline),
-            "entropy": float(loss.entropy) / steps_per_unroll, "grad_norm": norm,
+            "entropy": float(loss.entropy) / steps_per_unroll, "grad_norm": norm, **self.aux.metrics(),
         }
         return Report(self.index, updates - synced, unroll.frames, metrics, unroll.episodes)
 

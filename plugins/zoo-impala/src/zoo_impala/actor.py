@@ -58,6 +58,7 @@ class Actor:
         env_id = spec.env_ids[self.task]
         setup = resolve(spec.recipe, spec.env_ids[0], (), saved=spec.config)
         setup = dataclasses.replace(setup, env_id=env_id)
+        self.setup = setup  # an A3C worker asks its plugins (auxiliary tasks) through it
         self.net = ActorCriticNet(NetworkSpec.from_json(spec.network), setup.catalog.modules).requires_grad_(False)
         self.env = VecEnv(lambda: setup.make_env(training=True), spec.envs_per_actor, actor_seed(spec.seed, index))
         self.rng = np.random.Generator(np.random.PCG64([spec.seed, index]))

@@ -6,31 +6,29 @@ processes and the order in which unrolls are consumed live in :mod:`zoo_impala.l
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import torch
 
 from zoo_core.api import (
+    AuxTasks,
     BuildContext,
     NetworkWeights,
+    Sequences,
     check_finite,
     clip_grad_norm,
     load_optimizer_state,
     optimizer_state,
     to_host,
+    with_prefix,
 )
 from zoo_impala.acting import GreedyActing, actor_critic_spec
 from zoo_impala.config import ImpalaConfig
 from zoo_impala.losses import ImpalaLoss, impala_loss
-from zoo_impala.network import ActorCriticNet
-from zoo_impala.unroll import Batch, Unroll, stack
-
-
-def _pick(x: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
-    """``x [T, B, K]`` -> ``[T, B]``: each column's own task output."""
-    return x.gather(-1, task.view(1, -1, 1).expand(x.shape[0], -1, 1)).squeeze(-1)
-
+from zoo_impala.network import ActorCriticNet, pick_task
+from zoo_impala.unroll import Batch, Unroll, sequences, stack
 
 METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
 
@@ -58,6 +56,8 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
         self.updates = 0
         self.last: dict[str, float] = {}
         self._params_cache: tuple[int, dict[str, np.ndarray]] | None = None
+        columns = cfg.batch_size * cfg.envs_per_actor
+        self.aux = AuxTasks(ctx.pm, ctx.config, ctx.seed, cfg.gamma, cfg.unroll_length, columns)
         self._init_acting()
 
     def parameters_for_actors(self) -> dict[str, np.ndarray]:
@@ -70,38 +70,57 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
 
     # --- learning -------------------------------------------------------------------------------
 
-    def loss(self, batch: Batch) -> ImpalaLoss:
-        """The V-trace actor-critic loss of a batch on the learner's device: the total, its parts and
-        the ``vs`` targets."""
+    def loss(self, batch: Batch) -> tuple[ImpalaLoss, dict[str, torch.Tensor]]:
+        """The V-trace actor-critic loss of a batch on the learner's device (the total, its parts and
+        the ``vs`` targets), and the forward pass's outputs by name: ``torso`` and ``core`` features
+        ``[T+1, B, F]``, ``logits [T+1, B, A]`` and the true-scale value ``v [T+1, B]``."""
         cfg = self.cfg
-        logits, v_norm, v, _ = self.network(batch.obs, batch.first, batch.state)
+        features = self.network.aux_features(batch.obs, batch.first, batch.state)
+        logits, v_norm, v = self.network.heads(features.core)
         task = batch.task
         value_head = self.network.value
-        r_t = batch.r_t.clamp(-cfg.reward_clip, cfg.reward_clip) if cfg.reward_clip > 0 else batch.r_t
+        r_t = self.learner_rewards(batch.r_t)
         num_tasks = v.shape[-1]
 
         def normalize(x: torch.Tensor) -> torch.Tensor:
-            return _pick(value_head.normalize(x.unsqueeze(-1).expand(*x.shape, num_tasks)), task)
+            return pick_task(value_head.normalize(x.unsqueeze(-1).expand(*x.shape, num_tasks)), task)
 
-        v_true = _pick(v, task)
-        return impala_loss(
+        v_true = pick_task(v, task)
+        loss = impala_loss(
             logits[:-1], v_true[:-1], v_true[-1], batch.mu_logits, batch.a_tm1, r_t, batch.discount_t,
             baseline_cost=cfg.baseline_cost, entropy_cost=cfg.entropy_cost, lambda_=cfg.lambda_,
             clip_rho_threshold=cfg.clip_rho_threshold, clip_pg_rho_threshold=cfg.clip_pg_rho_threshold,
-            v_norm_tm1=_pick(v_norm, task)[:-1], normalize=normalize,
+            v_norm_tm1=pick_task(v_norm, task)[:-1], normalize=normalize,
         )
+        return loss, {"torso": features.torso, "core": features.core, "logits": logits, "v": v_true}
+
+    def learner_rewards(self, r_t: Any) -> Any:
+        """Rewards as the loss sees them (clipped to ``±impala.reward_clip`` when it is set)."""
+        clip = self.cfg.reward_clip
+        if clip <= 0:
+            return r_t
+        return r_t.clamp(-clip, clip) if isinstance(r_t, torch.Tensor) else np.clip(r_t, -clip, clip)
 
     def learn(self, unrolls: list[Unroll]) -> None:
         """One update on a batch of unrolls (stacked in host memory, learned on the device)."""
         cfg = self.cfg
         batch: Batch = stack(unrolls, self.device)
-        loss = self.loss(batch)
+        loss, outputs = self.loss(batch)
+        total_loss = loss.total
+        if self.aux.active:
+            seq = sequences(unrolls)
+            self.aux.record(dataclasses.replace(seq, r_t=self.learner_rewards(seq.r_t)))
+            on_device = Sequences(batch.obs, batch.first, batch.a_tm1, self.learner_rewards(batch.r_t),
+                                  batch.discount_t, batch.state, batch.task)
+            extra = self.aux.losses(self, self.network, on_device, outputs, self.device, self.env_steps)
+            if extra is not None:
+                total_loss = total_loss + extra
         task, value_head = batch.task, self.network.value
         self.optimizer.zero_grad()
-        loss.total.backward()
+        total_loss.backward()
         # max_norm inf measures without clipping: the logged norm means the same either way.
         norm = float(clip_grad_norm(self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")))
-        total = float(loss.total.detach())
+        total = float(total_loss.detach())
         check_finite(total, norm, self.env_steps, self.updates + 1)
         if cfg.lr_decay_steps > 0:
             for group in self.optimizer.param_groups:
@@ -122,13 +141,16 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
 
     def metrics(self) -> dict[str, float]:
         nan = float("nan")
-        return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}}
+        return {"updates": float(self.updates), **{k: self.last.get(k, nan) for k in METRICS}, **self.aux.metrics()}
 
     def train_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, optim_meta = optimizer_state(self.optimizer)
         tensors["rng.torch"] = torch.get_rng_state()
+        aux_tensors, aux_meta = self.aux.state_dict()
+        tensors.update({f"aux.{k}": v for k, v in aux_tensors.items()})
         meta = {
             "env_steps": self.env_steps, "updates": self.updates, "optimizer": optim_meta, "last": self.last,
+            "aux": aux_meta,
         }
         return tensors, meta
 
@@ -136,6 +158,8 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
         load_optimizer_state(self.optimizer, tensors, meta["optimizer"])
         torch.set_rng_state(tensors["rng.torch"])
         self.env_steps, self.updates, self.last = meta["env_steps"], meta["updates"], meta.get("last", {})
+        if "aux" in meta:
+            self.aux.load_state_dict(with_prefix(tensors, "aux."), meta["aux"])
 
 
 def build_impala(ctx: BuildContext) -> ImpalaAgent:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo_core.api import NetworkSpec, lookup_module, torso_and_core
+from zoo_core.api import AuxFeatures, NetworkSpec, build_aux_heads, lookup_module, run_core, torso_and_core
 
 State = tuple[torch.Tensor, ...]
 
@@ -35,6 +35,7 @@ class ActorCriticNet(nn.Module):
         args = dict(spec.head_args)
         kind, self.num_tasks = args.pop("value", "linear"), int(args.pop("num_tasks", 1))
         self.value = lookup_module(modules, "value", kind)(features, self.num_tasks, **args)
+        self.aux = build_aux_heads(spec, modules, self.torso.out_features, features, linear)
 
     @property
     def recurrent(self) -> bool:
@@ -47,11 +48,30 @@ class ActorCriticNet(nn.Module):
     def forward(
         self, obs: torch.Tensor, first: torch.Tensor, state: State
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
-        steps, batch = obs.shape[:2]
-        x = self.torso(obs.reshape(steps * batch, *obs.shape[2:]))
-        if self.core is not None:
-            h, state = self.core(x.view(steps, batch, -1), first, state)
-            x = h.reshape(steps * batch, -1)
-        logits = self.policy(x).view(steps, batch, -1)
+        features = self.aux_features(obs, first, state)
+        logits, v_norm, v = self.heads(features.core)
+        return logits, v_norm, v, features.state
+
+    def heads(self, core: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Core features ``[T, B, H]`` -> ``(logits [T, B, A], v_norm [T, B, K], v [T, B, K])``."""
+        steps, batch = core.shape[:2]
+        x = core.reshape(steps * batch, -1)
         v_norm, v = self.value(x)
-        return logits, v_norm.view(steps, batch, -1), v.view(steps, batch, -1), state
+        return self.policy(x).view(steps, batch, -1), v_norm.view(steps, batch, -1), v.view(steps, batch, -1)
+
+    # --- what auxiliary tasks read (zoo_core.api.AuxInputs) --------------------------------------
+
+    def aux_features(self, obs: torch.Tensor, first: torch.Tensor | None, state: State | None) -> AuxFeatures:
+        """Torso and core features over sequences ``obs [T, B, *obs_shape]``."""
+        return run_core(self.torso, self.core, obs, first, state)
+
+    def aux_value(self, core: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
+        """The true-scale state value ``[T, B]`` of each column's task, from core features ``[T, B, H]``."""
+        steps, batch = core.shape[:2]
+        _, v = self.value(core.reshape(steps * batch, -1))
+        return pick_task(v.view(steps, batch, -1), task)
+
+
+def pick_task(x: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
+    """``x [T, B, K]`` -> ``[T, B]``: each column's own task output (``task [B]``)."""
+    return x.gather(-1, task.view(1, -1, 1).expand(x.shape[0], -1, 1)).squeeze(-1)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.api import CPU, to_device
+from zoo_core.api import CPU, Sequences, to_device
 
 ARRAYS = ("obs", "first", "a_tm1", "r_t", "discount_t", "mu_logits", "task")
 
@@ -80,6 +80,17 @@ class Batch:
     mu_logits: torch.Tensor  # [T, B, A]
     state: tuple[torch.Tensor, ...]  # each [B, H]
     task: torch.Tensor  # [B] int64
+
+
+def sequences(unrolls: list[Unroll]) -> Sequences:
+    """Unrolls side by side as numpy :class:`zoo_core.api.Sequences` (what auxiliary tasks replay)."""
+
+    def cat(name: str, axis: int = 1) -> np.ndarray:
+        return np.concatenate([getattr(u, name) for u in unrolls], axis=axis)
+
+    state = tuple(np.concatenate([u.state[k] for u in unrolls]) for k in range(len(unrolls[0].state)))
+    return Sequences(obs=cat("obs"), first=cat("first").astype(np.float32), a_tm1=cat("a_tm1"), r_t=cat("r_t"),
+                     discount_t=cat("discount_t"), state=state, task=cat("task", axis=0))
 
 
 def stack(unrolls: list[Unroll], device: torch.device = CPU) -> Batch:

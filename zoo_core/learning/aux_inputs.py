@@ -1,0 +1,60 @@
+"""What auxiliary tasks exchange with a learner: the replay they ask for and the inputs of their losses
+(``zoo_aux_replay`` and ``zoo_aux_losses``; the agent side is :mod:`zoo_core.agents.aux`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo_core.learning.aux_replay import SequenceReplay, Sequences
+
+
+@dataclass(frozen=True)
+class AuxReplayRequest:
+    """What an auxiliary task asks of the core's replay of recent experience.
+
+    :param frames: env frames to keep (UNREAL: 2,000); the replay holds ``ceil(frames / length)``
+        sequences of the learner's length (an actor-critic learner's unroll length), at least one
+        batch's worth.
+    :param length: steps per sequence for a step learner (the DQN family), which has no unrolls;
+        the longest request wins.
+    """
+
+    frames: int = 2_000
+    length: int = 20
+
+
+@dataclass
+class AuxInputs:
+    """What ``zoo_aux_losses`` receives on each update.
+
+    :param network: the learner's network: ``network.aux[name]`` are the auxiliary heads of the spec,
+        ``network.aux_features(obs [T, B, ...], first [T, B], state)`` gives
+        :class:`zoo_core.learning.networks.AuxFeatures` (torso and core features ``[T, B, F]``),
+        and an actor-critic network's ``network.aux_value(core [T, B, H], task [B])`` its state
+        value ``[T, B]`` (the policy's baseline, true scale).
+    :param batch: what the learner trains on this update, time-major tensors on the learner's
+        device: an actor-critic batch of unrolls, or a value-based learner's transitions as
+        sequences of one step (``obs [2, B, ...]``; with n-step returns ``obs[1]`` is n steps on).
+    :param outputs: the learner's own forward pass on ``batch``, by name (documented by each learner:
+        ``"core" [T+1, B, H]`` and ``"v" [T+1, B]`` for IMPALA, ``"q_tm1" [B, A]`` for the DQN family).
+    :param replay: the replay of recent sequences (numpy), or None when no plugin asked for one.
+    :param rng: the generator auxiliary tasks sample with (checkpointed with the agent).
+    :param device: the learner's device; move what is sampled there (``Sequences.to``).
+    :param gamma: the learner's discount.
+    :param step: env steps of the run so far.
+    :param config: the agent's resolved configuration (each plugin's section by name).
+    """
+
+    network: torch.nn.Module
+    batch: Sequences
+    outputs: dict[str, torch.Tensor]
+    replay: SequenceReplay | None
+    rng: np.random.Generator
+    device: torch.device
+    gamma: float
+    step: int
+    config: dict[str, Any] = field(default_factory=dict)
