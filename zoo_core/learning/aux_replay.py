@@ -3,8 +3,9 @@ state they start from (UNREAL keeps the last 2k frames; Jaderberg et al. 2016).
 
 Any learner fills it: an actor-critic learner adds the unrolls it trains on, a step learner (the DQN
 family) feeds a :class:`SequenceChunker` that cuts its env steps into sequences. Auxiliary tasks
-sample from it (:meth:`SequenceReplay.sample`) or read it whole (:attr:`SequenceReplay.view`, for
-samplers of their own such as reward prediction's skewed one).
+sample from it (:meth:`SequenceReplay.sample`) or read it whole (``SequenceReplay.arrays``,
+batch-major, the first ``len(replay)`` rows filled), for samplers of their own such as reward
+prediction's skewed one.
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ def test_rainbow_recipe_composes_all_four():
     minatar = resolve("rainbow", "MinAtar/Breakout-v1")
     # One update per frame at the MinAtar DQN's rate (the recipe's note says why).
     assert (minatar.config["dqn"].lr, minatar.config["dqn"].train_freq) == (2.5e-4, 1)
+    # MinAtar pays 1 per event, like clipped Atari: the Atari support.
+    assert (minatar.config["c51"].v_min, minatar.config["c51"].v_max) == (-10.0, 10.0)
     ablated = resolve("rainbow-noisy", "CartPole-v1")
     assert ablated.plugins == ("dueling", "per", "c51")
 
