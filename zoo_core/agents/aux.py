@@ -37,6 +37,7 @@ class AuxTasks:
         self.pm, self.config, self.gamma = pm, config, gamma
         self.names = sorted(impl.plugin_name for impl in pm.hook.zoo_aux_losses.get_hookimpls())
         self.active = bool(self.names)
+        # A stream of its own (the seed and a fixed tag): adding a task leaves the agent's draws alone.
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0xA0C])))
         requests = [r for _, r in call_each(pm, "zoo_aux_replay", config=config) if r is not None]
         self.replay: SequenceReplay | None = None
