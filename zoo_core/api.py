@@ -21,7 +21,7 @@ What is here, by use:
 * **Auxiliary tasks** (UNREAL's, any learner): :class:`AuxReplayRequest` (``zoo_aux_replay``'s
   answer), :class:`AuxInputs` (``zoo_aux_losses``'s), :class:`Sequences` and the
   :class:`SequenceReplay` of recent experience, :class:`AuxFeatures`; for a learner that hosts
-  them, :class:`AuxTasks`, :func:`build_aux_heads` and :func:`run_core`.
+  them, :class:`AuxTasks`, :func:`aux_columns`, :func:`build_aux_heads` and :func:`run_core`.
 * **Devices**: :func:`resolve_device` (``run.device`` -> ``torch.device``; a builder gets the result
   as ``BuildContext.device``), :data:`CPU`, :func:`to_device` (host array -> tensor there, no copy
   on the CPU) and :func:`to_host` (tensor -> numpy).
@@ -29,7 +29,7 @@ What is here, by use:
 
 from __future__ import annotations
 
-from zoo_core.agents.aux import AuxTasks
+from zoo_core.agents.aux import AuxTasks, aux_columns
 from zoo_core.agents.dqn import DQNFamilyAgent, DQNFamilyConfig
 from zoo_core.agents.parts import (
     NetworkWeights,
@@ -91,9 +91,9 @@ __all__ = [
     "LoopState", "NetworkSpec", "NetworkWeights", "NonFiniteError", "PluginError", "Recipe", "RecurrentPolicy",
     "ReplayBuffer", "SequenceChunker", "SequenceReplay", "Sequences", "Setup", "Stateful", "SteppingAgent",
     "TDInputs", "Turn", "UniformReplay", "ValueDistribution", "VecEnv", "WorkerGroup", "ZooError", "atomic_path",
-    "build_aux_heads", "build_network", "check_finite", "clip_grad_norm", "exploration_role", "has_impls", "hookimpl",
-    "ignore_stop_signals", "load", "load_optimizer_state", "load_rng_state", "lookup_module", "make_section",
-    "network_spec", "nonneg_int", "optimizer_state", "param", "polyak_update", "positive_int", "progress_default",
-    "register_fused_loss", "resolve", "resolve_device", "rng_state", "run_core", "seeded_rng", "shield_children",
-    "to_device", "to_host", "torso_and_core", "unknown_env_error", "value_role", "with_prefix",
+    "aux_columns", "build_aux_heads", "build_network", "check_finite", "clip_grad_norm", "exploration_role",
+    "has_impls", "hookimpl", "ignore_stop_signals", "load", "load_optimizer_state", "load_rng_state", "lookup_module",
+    "make_section", "network_spec", "nonneg_int", "optimizer_state", "param", "polyak_update", "positive_int",
+    "progress_default", "register_fused_loss", "resolve", "resolve_device", "rng_state", "run_core", "seeded_rng",
+    "shield_children", "to_device", "to_host", "torso_and_core", "unknown_env_error", "value_role", "with_prefix",
 ]

@@ -21,6 +21,18 @@ from zoo_core.learning.aux_inputs import AuxInputs
 from zoo_core.learning.aux_replay import SequenceChunker, SequenceReplay, Sequences
 
 
+def aux_plugins(pm: pluggy.PluginManager) -> list[str]:
+    """The plugins that add auxiliary losses to an agent (``zoo_aux_losses``), sorted."""
+    return sorted(impl.plugin_name for impl in pm.hook.zoo_aux_losses.get_hookimpls())
+
+
+def aux_columns(pm: pluggy.PluginManager) -> tuple[str, ...]:
+    """The log columns of an agent's auxiliary losses (none without any): what
+    :meth:`AuxTasks.metrics` gives, for a learner whose losses are computed elsewhere (A3C's workers)."""
+    names = aux_plugins(pm)
+    return ("aux_loss", *(f"aux_{name}" for name in names)) if names else ()
+
+
 class AuxTasks:
     """An agent's auxiliary tasks: whether there are any, their replay, their losses and their state.
 
@@ -35,7 +47,7 @@ class AuxTasks:
     def __init__(self, pm: pluggy.PluginManager, config: Any, seed: int, gamma: float, unroll_length: int | None,
                  batch_size: int):
         self.pm, self.config, self.gamma = pm, config, gamma
-        self.names = sorted(impl.plugin_name for impl in pm.hook.zoo_aux_losses.get_hookimpls())
+        self.names = aux_plugins(pm)
         self.active = bool(self.names)
         # A stream of its own (the seed and a fixed tag): adding a task leaves the agent's draws alone.
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0xA0C])))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from zoo_core.agents.parts import with_prefix
 from zoo_core.errors import CheckpointError, NonFiniteError, RunInterrupted, UnsafeFileError, ZooError
 from zoo_core.host.manager import plugin_versions
 from zoo_core.host.session import Setup, build_agent, env_signature, resolve
@@ -489,7 +490,7 @@ def resume(
                 setup, agent = _rebuild(docs["config"], plugins, overrides)
                 agent.load_model(tensors["model"])
                 train_tensors, state = tensors["train_state"], docs["train_state"]
-                loop_tensors = {k[len("loop."):]: v for k, v in train_tensors.items() if k.startswith("loop.")}
+                loop_tensors = with_prefix(train_tensors, "loop.")
                 agent.load_train_state({k: v for k, v in train_tensors.items() if not k.startswith("loop.")}, state)
                 loop = _make_loop(setup, agent, doc["seed"], (loop_tensors, state["env"]))
                 say(f"resumed from step {agent.env_steps} ({ckpt.name}); training to {total}")

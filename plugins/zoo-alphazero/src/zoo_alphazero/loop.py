@@ -21,7 +21,7 @@ from zoo_alphazero.agent import AlphaZeroAgent
 from zoo_alphazero.selfplay import Examples, GameRecord
 from zoo_alphazero.window import ReplayWindow
 from zoo_alphazero.worker import Chunk, WorkerSpec, make_worker
-from zoo_core.api import CheckpointError, LoopState, Setup, Turn, WorkerGroup
+from zoo_core.api import CheckpointError, LoopState, Setup, Turn, WorkerGroup, with_prefix
 
 
 class SelfPlayLoop:
@@ -118,8 +118,7 @@ class SelfPlayLoop:
             )
         self.window.load(tensors, meta["window"])
         for i, worker_meta in enumerate(meta["workers"]):
-            prefix = f"worker.{i}."
-            arrays = {k[len(prefix):]: v.numpy() for k, v in tensors.items() if k.startswith(prefix)}
+            arrays = {k: v.numpy() for k, v in with_prefix(tensors, f"worker.{i}.").items()}
             self.workers.call(i, "set_state", arrays, worker_meta)
         for key, chunk_meta in meta["pending"].items():
             ex = Examples(*(tensors[f"pending.{key}.{f}"].numpy() for f in ("obs", "pi", "z")))

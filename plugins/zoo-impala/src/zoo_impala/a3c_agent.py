@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from zoo_core.api import CPU, AuxTasks, BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError
+from zoo_core.api import CPU, BuildContext, CheckpointError, NetworkSpec, NetworkWeights, ZooError, aux_columns
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_optim import SLOTS
 from zoo_impala.acting import GreedyActing, actor_critic_spec
@@ -63,7 +63,7 @@ class A3CAgent(GreedyActing, NetworkWeights):
         self.updates = 0
         self.last: dict[str, float] = {}
         # The workers compute the auxiliary losses; the learner side only names their columns.
-        self.aux_columns = tuple(AuxTasks(ctx.pm, ctx.config, ctx.seed, cfg.gamma, cfg.unroll_length, 1).metrics())
+        self.aux_columns = aux_columns(ctx.pm)
         self._init_acting()
 
     # --- what the workers share -----------------------------------------------------------------

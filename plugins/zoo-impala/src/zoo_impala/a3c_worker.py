@@ -17,6 +17,7 @@ that is part of Hogwild too. Between iterations a worker parks while the loop ho
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,12 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.api import CPU, AuxTasks, NonFiniteError, Sequences, clip_grad_norm, ignore_stop_signals, make_section
+from zoo_core.api import CPU, AuxTasks, NonFiniteError, clip_grad_norm, ignore_stop_signals, make_section
 from zoo_impala.a3c_config import A3CConfig
 from zoo_impala.a3c_loss import a3c_loss
 from zoo_impala.a3c_optim import adam_step_, rmsprop_step_
 from zoo_impala.actor import Actor, ActorSpec, actor_seed, make_actor
-from zoo_impala.unroll import sequences
+from zoo_impala.unroll import clip_rewards, sequences
 
 ENV_STEPS, UPDATES = 0, 1
 """Indices of the shared counters: env steps whose gradients were applied, and applied gradients."""
@@ -110,9 +111,8 @@ class Worker:
         cfg, counters = self.cfg, self.shared.counters
         synced = int(counters[UPDATES])
         unroll = self.actor.unroll(self.views, synced)  # copies the shared parameters first (a new version)
-        r_np = np.clip(unroll.r_t, -cfg.reward_clip, cfg.reward_clip) if cfg.reward_clip > 0 else unroll.r_t
         seq = sequences([unroll])
-        seq = Sequences(seq.obs, seq.first, seq.a_tm1, r_np, seq.discount_t, seq.state, seq.task)
+        seq = dataclasses.replace(seq, r_t=clip_rewards(seq.r_t, cfg.reward_clip))
         batch = seq.to(CPU)
         features = self.net.aux_features(batch.obs, batch.first, batch.state)
         logits, _, v = self.net.heads(features.core)  # [T+1, E, A], [T+1, E, 1]

@@ -16,7 +16,6 @@ from zoo_core.api import (
     AuxTasks,
     BuildContext,
     NetworkWeights,
-    Sequences,
     check_finite,
     clip_grad_norm,
     load_optimizer_state,
@@ -28,7 +27,7 @@ from zoo_impala.acting import GreedyActing, actor_critic_spec
 from zoo_impala.config import ImpalaConfig
 from zoo_impala.losses import ImpalaLoss, impala_loss
 from zoo_impala.network import ActorCriticNet, pick_task
-from zoo_impala.unroll import Batch, Unroll, sequences, stack
+from zoo_impala.unroll import Batch, Unroll, clip_rewards, sequences, stack
 
 METRICS = ("loss", "policy_loss", "baseline_loss", "entropy", "grad_norm")
 
@@ -79,7 +78,7 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
         logits, v_norm, v = self.network.heads(features.core)
         task = batch.task
         value_head = self.network.value
-        r_t = self.learner_rewards(batch.r_t)
+        r_t = clip_rewards(batch.r_t, cfg.reward_clip)
         num_tasks = v.shape[-1]
 
         def normalize(x: torch.Tensor) -> torch.Tensor:
@@ -94,24 +93,16 @@ class ImpalaAgent(GreedyActing, NetworkWeights):
         )
         return loss, {"torso": features.torso, "core": features.core, "logits": logits, "v": v_true}
 
-    def learner_rewards(self, r_t: Any) -> Any:
-        """Rewards as the loss sees them (clipped to ``±impala.reward_clip`` when it is set)."""
-        clip = self.cfg.reward_clip
-        if clip <= 0:
-            return r_t
-        return r_t.clamp(-clip, clip) if isinstance(r_t, torch.Tensor) else np.clip(r_t, -clip, clip)
-
     def learn(self, unrolls: list[Unroll]) -> None:
         """One update on a batch of unrolls (stacked in host memory, learned on the device)."""
         cfg = self.cfg
-        batch: Batch = stack(unrolls, self.device)
+        seq = sequences(unrolls)
+        batch: Batch = stack(unrolls, self.device, seq)
         loss, outputs = self.loss(batch)
         total_loss = loss.total
-        if self.aux.active:
-            seq = sequences(unrolls)
-            self.aux.record(dataclasses.replace(seq, r_t=self.learner_rewards(seq.r_t)))
-            on_device = Sequences(batch.obs, batch.first, batch.a_tm1, self.learner_rewards(batch.r_t),
-                                  batch.discount_t, batch.state, batch.task)
+        if self.aux.active:  # auxiliary tasks see the rewards the loss sees
+            self.aux.record(dataclasses.replace(seq, r_t=clip_rewards(seq.r_t, cfg.reward_clip)))
+            on_device = dataclasses.replace(batch.sequences(), r_t=clip_rewards(batch.r_t, cfg.reward_clip))
             extra = self.aux.losses(self, self.network, on_device, outputs, self.device, self.env_steps)
             if extra is not None:
                 total_loss = total_loss + extra

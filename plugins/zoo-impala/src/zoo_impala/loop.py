@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from zoo_core.api import CheckpointError, LoopState, Setup, Turn, WorkerGroup, ZooError
+from zoo_core.api import CheckpointError, LoopState, Setup, Turn, WorkerGroup, ZooError, with_prefix
 from zoo_impala.actor import ActorSpec, make_actor
 from zoo_impala.agent import ImpalaAgent
 from zoo_impala.unroll import Unroll
@@ -131,9 +131,7 @@ class ActorLearnerLoop:
         for i, actor_state in enumerate(meta["actors"]):
             self.workers.call(i, "set_state", actor_state)
         for key, unroll_meta in meta["pending"].items():
-            prefix = f"pending.{key}."
-            arrays = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            self.pending[int(key)] = Unroll.from_tensors(arrays, unroll_meta)
+            self.pending[int(key)] = Unroll.from_tensors(with_prefix(tensors, f"pending.{key}."), unroll_meta)
         self.next_actor = int(meta["next_actor"])
         for recent, saved in zip(self.recent, meta.get("task_returns", []), strict=False):
             recent.extend(saved)

@@ -81,31 +81,38 @@ class Batch:
     state: tuple[torch.Tensor, ...]  # each [B, H]
     task: torch.Tensor  # [B] int64
 
+    def sequences(self) -> Sequences:
+        """The batch without the behaviour logits, as auxiliary tasks read it (same tensors)."""
+        return Sequences(self.obs, self.first, self.a_tm1, self.r_t, self.discount_t, self.state, self.task)
+
 
 def sequences(unrolls: list[Unroll]) -> Sequences:
-    """Unrolls side by side as numpy :class:`zoo_core.api.Sequences` (what auxiliary tasks replay)."""
+    """Unrolls side by side (all must share ``T``) as numpy :class:`zoo_core.api.Sequences`: what the
+    learner's batch is made of and what auxiliary tasks replay. One unroll is not copied."""
+    lengths = {u.a_tm1.shape[0] for u in unrolls}
+    if len(lengths) != 1:
+        raise ValueError(f"unrolls of different lengths cannot share a batch: {sorted(lengths)}")
 
     def cat(name: str, axis: int = 1) -> np.ndarray:
-        return np.concatenate([getattr(u, name) for u in unrolls], axis=axis)
+        parts = [getattr(u, name) for u in unrolls]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
     state = tuple(np.concatenate([u.state[k] for u in unrolls]) for k in range(len(unrolls[0].state)))
     return Sequences(obs=cat("obs"), first=cat("first").astype(np.float32), a_tm1=cat("a_tm1"), r_t=cat("r_t"),
                      discount_t=cat("discount_t"), state=state, task=cat("task", axis=0))
 
 
-def stack(unrolls: list[Unroll], device: torch.device = CPU) -> Batch:
+def stack(unrolls: list[Unroll], device: torch.device = CPU, seq: Sequences | None = None) -> Batch:
     """Concatenate unrolls along the env axis (all must share ``T``), as tensors on ``device`` (the
-    learner's)."""
-    lengths = {u.a_tm1.shape[0] for u in unrolls}
-    if len(lengths) != 1:
-        raise ValueError(f"unrolls of different lengths cannot share a batch: {sorted(lengths)}")
+    learner's); ``seq`` is their :func:`sequences` when the caller has it already."""
+    on = (sequences(unrolls) if seq is None else seq).to(device)
+    mu_logits = to_device(np.concatenate([u.mu_logits for u in unrolls], axis=1), device)
+    return Batch(obs=on.obs, first=on.first, a_tm1=on.a_tm1, r_t=on.r_t, discount_t=on.discount_t,
+                 mu_logits=mu_logits, state=on.state, task=on.task)
 
-    def cat(name: str, axis: int = 1) -> torch.Tensor:
-        return to_device(np.concatenate([getattr(u, name) for u in unrolls], axis=axis), device)
 
-    parts = len(unrolls[0].state)
-    state = tuple(to_device(np.concatenate([u.state[k] for u in unrolls]), device) for k in range(parts))
-    return Batch(
-        obs=cat("obs"), first=cat("first").float(), a_tm1=cat("a_tm1"), r_t=cat("r_t"),
-        discount_t=cat("discount_t"), mu_logits=cat("mu_logits"), state=state, task=cat("task", axis=0),
-    )
+def clip_rewards(r_t: Any, clip: float) -> Any:
+    """Rewards ``[T, B]`` (numpy or torch) clipped to ``±clip``; unchanged when ``clip`` is 0."""
+    if clip <= 0:
+        return r_t
+    return r_t.clamp(-clip, clip) if isinstance(r_t, torch.Tensor) else np.clip(r_t, -clip, clip)
