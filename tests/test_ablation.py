@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY, assert_one_line_error, run_zoo, zoo_in_process
 
 from zoo_core import Recipe, hookimpl
-from zoo_core.running.ablation import mean_and_se, plan, variants
+from zoo_core.running.ablation import frames_to_reach, mean_and_se, plan, reference_variant, variants
 
 
 def test_mean_and_standard_error_by_hand():
@@ -18,6 +18,19 @@ def test_mean_and_standard_error_by_hand():
     # sample std of (1, 3) = sqrt(2); / sqrt(2) seeds -> 1.0; of (2, 6): sqrt(8)/sqrt(2) = 2.0
     assert se == pytest.approx([1.0, 2.0])
     assert mean_and_se([np.array([5.0])])[1].tolist() == [0.0]
+
+
+def test_frames_to_reach_is_the_first_evaluation_at_or_above_the_score():
+    xs, mean = np.array([100, 200, 300, 400]), np.array([0.1, 0.5, 0.4, 0.9])
+    assert frames_to_reach(xs, mean, 0.5) == 200  # reached exactly counts
+    assert frames_to_reach(xs, mean, 0.45) == 200  # the first crossing, not a later one
+    assert frames_to_reach(xs, mean, 0.95) is None
+    assert frames_to_reach(xs, mean, -1.0) == 100
+
+
+def test_the_reference_is_the_base_when_a_recipe_declares_one():
+    assert reference_variant("unreal") == "unreal base"
+    assert reference_variant("dqn+dueling") == "dqn+dueling"
 
 
 def test_variants_leave_each_plugin_out():
@@ -56,6 +69,8 @@ def test_cli_ablate_writes_table_and_plot_and_resumes(tmp_path):
     assert all(r["seeds"] == "2" and r["env_steps"] == "200" for r in rows)
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
     assert "| dqn+dueling |" in (out / "ablation.md").read_text()
+    assert "frames to dqn+dueling's final" in (out / "ablation.md").read_text()
+    assert {r["reference"] for r in rows} == {"dqn+dueling"}
     (finished,) = out.glob("dqn+dueling/*/seed0/results.json")  # under the folder of its settings
     stamp = finished.stat().st_mtime_ns
     proc = run_zoo("ablate", "dqn+dueling", "--env", "CartPole-v1", "--steps", "200", "--seeds", "2",

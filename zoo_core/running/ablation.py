@@ -8,7 +8,9 @@ variant x seed is an ordinary run directory under a folder named by its settings
 recipe, env, steps and resolved config): an interrupted ablation resumes by skipping the runs
 already finished, and a rerun with other settings trains its own runs instead of reusing those.
 The summary is a table (CSV and Markdown) and a learning-curve plot of the mean ± standard error
-across seeds, as in Figure 3 of the Rainbow paper.
+across seeds, as in Figure 3 of the Rainbow paper. The table also says how many frames each variant
+took to reach the reference's final score (the base for a recipe with one, else the full recipe):
+the UNREAL paper's measure of how much the auxiliary tasks speed learning.
 """
 
 from __future__ import annotations
@@ -123,6 +125,21 @@ def mean_and_se(curves: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return stacked.mean(axis=0), se
 
 
+def reference_variant(recipe_text: str) -> str:
+    """The variant the others are timed against: the base of a recipe that declares one (UNREAL's
+    ``impala``), else the full recipe."""
+    arms = variants(recipe_text)
+    base = f"{recipe_text} base"
+    return base if any(a.name == base for a in arms) else arms[0].name
+
+
+def frames_to_reach(xs: np.ndarray, mean: np.ndarray, score: float) -> int | None:
+    """The first evaluation's env steps at which a mean curve reaches ``score``: ``xs [K]``, ``mean
+    [K]`` -> steps, or None when it never does."""
+    hit = np.flatnonzero(mean >= score)
+    return int(xs[hit[0]]) if len(hit) else None
+
+
 def run_ablation(
     recipe_text: str,
     env_id: str,
@@ -178,8 +195,17 @@ def run_ablation(
             "best_mean": float(np.mean(best)),
             "best_se": float(np.std(best, ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
         })
+    reference = reference_variant(recipe_text)
+    score = next(r["final_mean"] for r in rows if r["variant"] == reference)
+    for row in rows:
+        row["reference"] = reference
+        row["frames_to_reference_final"] = frames_to_reach(*curves_by_arm[row["variant"]][:2], score)
     write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}")
     return rows
+
+
+def _frames(frames: int | None, budget: int) -> str:
+    return "not reached" if frames is None else f"{frames:,} ({frames / budget:.0%})"
 
 
 def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -189,10 +215,12 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    lines = [f"# {title}", "", "| variant | final return (mean ± s.e.) | best evaluation (mean ± s.e.) | seeds |",
-             "|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['final_mean']:.1f} ± {r['final_se']:.1f} | {r['best_mean']:.1f} ± "
-              f"{r['best_se']:.1f} | {r['seeds']} |" for r in rows]
+    reference = rows[0]["reference"]
+    lines = [f"# {title}", "", "| variant | final return (mean ± s.e.) | best evaluation (mean ± s.e.) | "
+             f"frames to {reference}'s final | seeds |", "|---|---|---|---|---|"]
+    lines += [f"| {r['variant']} | {r['final_mean']:.2f} ± {r['final_se']:.2f} | {r['best_mean']:.2f} ± "
+              f"{r['best_se']:.2f} | {_frames(r['frames_to_reference_final'], r['env_steps'])} | {r['seeds']} |"
+              for r in rows]
     with atomic_path(out / "ablation.md", suffix=".md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 
@@ -205,6 +233,8 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
     for name, (xs, mean, se) in curves.items():
         (line,) = ax.plot(xs, mean, label=name, linewidth=2 if "-" not in name and " " not in name else 1.2)
         ax.fill_between(xs, mean - se, mean + se, color=line.get_color(), alpha=0.15)
+    score = next(r["final_mean"] for r in rows if r["variant"] == reference)
+    ax.axhline(score, color="0.4", linestyle="--", linewidth=1, label=f"{reference}: final")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("evaluation return (mean ± s.e. over seeds)")
     ax.set_title(title)
