@@ -103,3 +103,28 @@ def test_aux_heads_are_built_from_the_spec_and_read_torso_and_core_features():
     flat = build_network(NetworkSpec(obs_shape=(4,), num_actions=2, torso_args={"hidden": [8]}), BUILTIN_MODULES)
     feats = flat.aux_features(torch.zeros(5, 2, 4))
     assert feats.core is feats.torso and feats.state == ()
+
+
+def test_tasks_asking_the_same_batch_share_one_sample_and_forward_pass():
+    from zoo_core.learning.aux_inputs import AuxInputs
+
+    calls = []
+
+    class Net(torch.nn.Module):
+        def aux_features(self, obs, first, state):
+            calls.append(obs.shape[1])
+            return ("features", obs.shape[1])
+
+    replay = SequenceReplay(capacity=6, length=3)
+    replay.add(_sequences(0, 6))
+    inputs = AuxInputs(network=Net(), batch=_sequences(0, 1), outputs={}, replay=replay,
+                       rng=np.random.default_rng(0), device=torch.device("cpu"), gamma=0.9, step=0)
+    seq, features = inputs.replayed(4)
+    again = inputs.replayed(4)
+    assert again[0] is seq and again[1] is features and calls == [4]  # one draw, one forward pass
+    assert seq.obs.shape == (4, 4, 2) and isinstance(seq.obs, torch.Tensor)
+    assert inputs.replayed(2)[1] == ("features", 2) and calls == [4, 2]  # another size: its own draw
+    empty = AuxInputs(network=Net(), batch=_sequences(0, 1), outputs={}, replay=SequenceReplay(2, 3),
+                      rng=np.random.default_rng(0), device=torch.device("cpu"), gamma=0.9, step=0)
+    with pytest.raises(ValueError, match="replay is empty"):
+        empty.replayed(4)

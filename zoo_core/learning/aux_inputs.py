@@ -47,6 +47,10 @@ class AuxInputs:
     :param gamma: the learner's discount.
     :param step: env steps of the run so far.
     :param config: the agent's resolved configuration (each plugin's section by name).
+
+    :meth:`replayed` draws sequences from the replay and runs the network over them once per update
+    and batch size: tasks that ask for the same number of sequences (UNREAL's pixel control and value
+    replay) share one sample and one forward pass instead of paying for two.
     """
 
     network: torch.nn.Module
@@ -58,3 +62,18 @@ class AuxInputs:
     gamma: float
     step: int
     config: dict[str, Any] = field(default_factory=dict)
+    _replayed: dict[int, tuple[Sequences, Any]] = field(default_factory=dict, repr=False)
+
+    def replayed(self, batch_size: int) -> tuple[Sequences, Any]:
+        """``batch_size`` sequences drawn from the replay (tensors on ``device``) and the network's
+        :class:`~zoo_core.learning.networks.AuxFeatures` over them; the same pair for every call of
+        this update with this size.
+
+        :raises ValueError: no replay was asked for, or it is empty.
+        """
+        if batch_size not in self._replayed:
+            if self.replay is None or len(self.replay) == 0:
+                raise ValueError("replayed(): the replay is empty (check len(inputs.replay) first)")
+            seq = self.replay.sample(batch_size, self.rng).to(self.device)
+            self._replayed[batch_size] = (seq, self.network.aux_features(seq.obs, seq.first, seq.state))
+        return self._replayed[batch_size]

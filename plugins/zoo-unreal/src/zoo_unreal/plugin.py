@@ -98,8 +98,8 @@ class PixelControl(AuxTaskPlugin):
         return {"cell_size": cfg.cell_size, "crop": cfg.crop}
 
     def loss(self, inputs, cfg):
-        seq = inputs.replay.sample(cfg.batch_size, inputs.rng).to(inputs.device)
-        return pixel_control_on(inputs.network, self.name, seq, cfg.discount, cfg.cell_size, cfg.crop)
+        seq, features = inputs.replayed(cfg.batch_size)  # shared with value replay at the same size
+        return pixel_control_on(inputs.network, self.name, seq, features, cfg.discount, cfg.cell_size, cfg.crop)
 
 
 class RewardPrediction(AuxTaskPlugin):
@@ -117,8 +117,7 @@ class ValueReplay(AuxTaskPlugin):
     """No head: it trains the agent's own value, so it fits actor-critic learners only."""
 
     def loss(self, inputs, cfg):
-        seq = inputs.replay.sample(cfg.batch_size, inputs.rng).to(inputs.device)
-        return value_replay_on(inputs.network, seq)
+        return value_replay_on(inputs.network, *inputs.replayed(cfg.batch_size))
 
 
 PIXEL_CONTROL = PixelControl("pixel_control", PixelControlConfig, ("impala", "a3c", "dqn"))

@@ -19,11 +19,11 @@ from zoo_unreal.value_replay import value_replay_loss
 from zoo_core.api import SequenceReplay, Sequences, to_device
 
 
-def pixel_control_on(network: Any, head: str, seq: Sequences, discount: float, cell_size: int,
+def pixel_control_on(network: Any, head: str, seq: Sequences, features: Any, discount: float, cell_size: int,
                      crop: int) -> torch.Tensor:
-    """Pixel control's loss on sequences ``seq`` (tensors; ``obs [T+1, B, C, H, W]``)."""
+    """Pixel control's loss on sequences ``seq`` (tensors; ``obs [T+1, B, C, H, W]``) and the network's
+    features over them."""
     steps, batch = seq.obs.shape[:2]
-    features = network.aux_features(seq.obs, seq.first, seq.state)
     q = network.aux[head](features.core.reshape(steps * batch, -1))
     q = q.view(steps, batch, *q.shape[1:])  # [T+1, B, A, gh, gw]
     frames = central_crop(seq.obs.movedim(2, -1), crop)  # [T+1, B, H, W, C]
@@ -52,10 +52,9 @@ def reward_prediction_on(network: Any, head: str, replay: SequenceReplay, frames
     return reward_prediction_loss(network.aux[head](torso), labels)
 
 
-def value_replay_on(network: Any, seq: Sequences) -> torch.Tensor:
-    """Value replay's loss on sequences ``seq`` (tensors): the network's own value against n-step
-    returns bootstrapped from its value after the last step."""
-    features = network.aux_features(seq.obs, seq.first, seq.state)
+def value_replay_on(network: Any, seq: Sequences, features: Any) -> torch.Tensor:
+    """Value replay's loss on sequences ``seq`` (tensors) and the network's features over them: its own
+    value against n-step returns bootstrapped from its value after the last step."""
     v = network.aux_value(features.core, seq.task)  # [T+1, B]
     returns = nstep_returns(seq.r_t, seq.discount_t, v[-1].detach())
     return value_replay_loss(v[:-1], returns)
