@@ -86,6 +86,13 @@ def test_the_unreal_recipe_is_impala_with_an_lstm_and_all_three():
     assert setup.config["reward_prediction"].frames == 3 and setup.config["value_replay"].weight == 1.0
 
 
+def test_on_minatar_pixel_control_takes_2x2_cells_of_the_10x10_frame():
+    setup = resolve("unreal", "MinAtar/Breakout-v1")
+    assert setup.config["pixel_control"].cell_size == 2 and setup.config["impala"].recurrent == "lstm"
+    agent = build_agent(setup, env_signature(setup.make_env(training=True)), seed=0)
+    assert agent.network.aux["pixel_control"].grid == (5, 5)
+
+
 def test_dqn_takes_pixel_control_and_reward_prediction(tmp_path):
     sets = ["learning_starts=40", "batch_size=8", "buffer_size=500", "run.eval_every=0", "run.eval_episodes=1",
             "run.log_every=50", "pixel_control.batch_size=2", "reward_prediction.batch_size=4"]
