@@ -117,3 +117,20 @@ def test_a_recipe_with_a_base_adds_its_other_plugins_one_at_a_time():
         ("unreal base+reward_prediction", "unreal-pixel_control-value_replay"),
         ("unreal base+value_replay", "unreal-pixel_control-reward_prediction"),
     ]
+
+
+def test_variants_picks_the_arms_to_train_and_keeps_the_reference(tmp_path, capsys):
+    sets = []
+    for s in [x for x in TINY if not x.startswith("run.eval_every")] + ["run.eval_every=100"]:
+        sets += ["--set", s]
+    out = tmp_path / "abl"
+    base = ["ablate", "dqn+dueling", "--env", "CartPole-v1", "--steps", "200", "--seeds", "1", "--out", str(out)]
+    proc = zoo_in_process(capsys, *base, "--variants", "dqn+dueling-dueling", *sets)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(open(out / "ablation.csv")))
+    assert [r["variant"] for r in rows] == ["dqn+dueling", "dqn+dueling-dueling"]  # the reference came along
+    proc = zoo_in_process(capsys, *base, "--variants", "dqn+dueling", *sets)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["variant"] for r in csv.DictReader(open(out / "ablation.csv"))] == ["dqn+dueling"]
+    proc = zoo_in_process(capsys, *base, "--variants", "dqn", *sets)
+    assert_one_line_error(proc, "'dqn' is not a variant of dqn+dueling", "dqn+dueling-dueling")

@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--out", help="directory (default runs/ablate-<recipe>-<env>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()], default=[],
+                   metavar="NAME,...", help="train only these variants (with the reference); default: all")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("export", help="write a shareable agent folder (weights, card, results, video, TorchScript)")
@@ -443,7 +445,7 @@ def _ablate(args: argparse.Namespace) -> int:
 
     out = Path(args.out or f"runs/ablate-{args.recipe}-{args.env.replace('/', '_')}")
     rows = run_ablation(args.recipe, args.env, args.steps, args.seeds, out, args.overrides,
-                        progress=progress_default() and not args.no_progress)
+                        progress=progress_default() and not args.no_progress, only=args.variants)
     print((out / "ablation.md").read_text())
     print(f"table: {out / 'ablation.csv'}  plot: {out / 'ablation.png'}  ({len(rows)} variants)")
     return 0

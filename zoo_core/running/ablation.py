@@ -148,10 +148,13 @@ def run_ablation(
     out: Path,
     overrides: Sequence[str] = (),
     progress: bool = False,
+    only: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Train every variant with seeds ``0..seeds-1`` under ``out`` and write the summary files.
 
+    :param only: variant names to train (the reference is always among them); empty: all.
     :returns: one row per variant: final and best mean ± standard error across seeds.
+    :raises ZooError: a name in ``only`` that is not a variant of the recipe.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -160,6 +163,13 @@ def run_ablation(
     if seeds < 1:
         raise ZooError(f"--seeds must be at least 1; got {seeds}")
     planned = plan(recipe_text, env_id, steps, overrides)
+    if only:
+        names = [arm.name for arm, _ in planned]
+        unknown = [name for name in only if name not in names]
+        if unknown:
+            raise ZooError(f"'{unknown[0]}' is not a variant of {recipe_text}; its variants: {', '.join(names)}")
+        keep = {*only, reference_variant(recipe_text)}
+        planned = [(arm, key) for arm, key in planned if arm.name in keep]
     folders = {arm.name: out / _slug(arm.name) / key for arm, key in planned}
     arms = [arm for arm, _ in planned]
     out.mkdir(parents=True, exist_ok=True)

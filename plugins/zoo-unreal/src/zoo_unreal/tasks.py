@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from zoo_core.api import SequenceReplay, Sequences, to_device
 from zoo_unreal.pixel_control import central_crop, pixel_control_loss, pixel_control_rewards, pixel_control_targets
 from zoo_unreal.returns import nstep_returns
 from zoo_unreal.reward_prediction import reward_classes, reward_prediction_loss, reward_windows, skewed_sample
 from zoo_unreal.value_replay import value_replay_loss
-
-from zoo_core.api import SequenceReplay, Sequences, to_device
 
 
 def pixel_control_on(network: Any, head: str, seq: Sequences, features: Any, discount: float, cell_size: int,
