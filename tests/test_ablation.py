@@ -20,6 +20,15 @@ def test_mean_and_standard_error_by_hand():
     assert mean_and_se([np.array([5.0])])[1].tolist() == [0.0]
 
 
+def test_the_train_measure_reads_the_recent_return_column(tmp_path):
+    from zoo_core.running.ablation import curve, final_score
+
+    (tmp_path / "progress.csv").write_text("env_steps,return_mean\n100,\n200,1.5\n300,2.5\n")
+    xs, ys = curve(tmp_path, "train")
+    assert xs.tolist() == [200.0, 300.0] and ys.tolist() == [1.5, 2.5]  # no episode had ended by 100
+    assert final_score(tmp_path, "train") == 2.5
+
+
 def test_frames_to_reach_is_the_first_evaluation_at_or_above_the_score():
     xs, mean = np.array([100, 200, 300, 400]), np.array([0.1, 0.5, 0.4, 0.9])
     assert frames_to_reach(xs, mean, 0.5) == 200  # reached exactly counts
@@ -77,6 +86,14 @@ def test_cli_ablate_writes_table_and_plot_and_resumes(tmp_path):
                    "--out", str(out), *sets)
     assert proc.returncode == 0, proc.stderr
     assert finished.stat().st_mtime_ns == stamp  # not retrained
+    proc = run_zoo("ablate", "dqn+dueling", "--env", "CartPole-v1", "--steps", "200", "--seeds", "2",
+                   "--out", str(out), "--measure", "train", *sets)
+    assert proc.returncode == 0, proc.stderr
+    assert finished.stat().st_mtime_ns == stamp  # the same runs, re-read
+    train = list(csv.DictReader(open(out / "ablation-train.csv")))
+    assert [r["variant"] for r in train] == ["dqn+dueling", "dqn+dueling-dueling"]
+    assert "Measure: training return (last 100 episodes)." in (out / "ablation-train.md").read_text()
+    assert (out / "ablation-train.png").read_bytes()[:4] == b"\x89PNG" and (out / "ablation.csv").exists()
 
 
 def test_every_variant_is_checked_before_any_trains(tmp_path, capsys, monkeypatch):

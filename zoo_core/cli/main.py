@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()], default=[],
                    metavar="NAME,...", help="train only these variants (with the reference); default: all")
+    p.add_argument("--measure", choices=("eval", "train"), default="eval",
+                   help="compare the periodic greedy evaluations and the final one (default), or the mean return "
+                        "of the last 100 training episodes (the acting policy's own; finished runs are re-read)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("export", help="write a shareable agent folder (weights, card, results, video, TorchScript)")
@@ -441,13 +444,14 @@ def _registry(args: argparse.Namespace) -> int:
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    from zoo_core.running.ablation import run_ablation
+    from zoo_core.running.ablation import run_ablation, summary_name
 
     out = Path(args.out or f"runs/ablate-{args.recipe}-{args.env.replace('/', '_')}")
     rows = run_ablation(args.recipe, args.env, args.steps, args.seeds, out, args.overrides,
-                        progress=progress_default() and not args.no_progress, only=args.variants)
-    print((out / "ablation.md").read_text())
-    print(f"table: {out / 'ablation.csv'}  plot: {out / 'ablation.png'}  ({len(rows)} variants)")
+                        progress=progress_default() and not args.no_progress, only=args.variants, measure=args.measure)
+    name = out / summary_name(args.measure)
+    print(name.with_suffix(".md").read_text())
+    print(f"table: {name.with_suffix('.csv')}  plot: {name.with_suffix('.png')}  ({len(rows)} variants)")
     return 0
 
 

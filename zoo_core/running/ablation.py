@@ -109,10 +109,33 @@ def plan(recipe_text: str, env_id: str, steps: int, overrides: Sequence[str] = (
     return planned
 
 
-def curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A run's periodic evaluations: ``(env_steps [K], eval_mean [K])``."""
-    rows = read_csv_rows(run_dir / "eval.csv")
-    return (np.array([float(r["env_steps"]) for r in rows]), np.array([float(r["eval_mean"]) for r in rows]))
+# What an ablation compares: the periodic greedy evaluations and the final evaluation (``eval``), or
+# the mean return of the last 100 training episodes at each log row (``train``: the acting policy's
+# own returns, what the UNREAL and IMPALA papers plot; for the DQN family they include ε's actions).
+MEASURES = ("eval", "train")
+
+
+def curve(run_dir: Path, measure: str = "eval") -> tuple[np.ndarray, np.ndarray]:
+    """A run's curve: ``(env_steps [K], value [K])`` of its periodic evaluations (``eval``) or of its
+    training log's recent-return column (``train``; rows before the first finished episode left out)."""
+    if measure == "train":
+        rows = [r for r in read_csv_rows(run_dir / "progress.csv") if r.get("return_mean") not in (None, "")]
+        key = "return_mean"
+    else:
+        rows, key = read_csv_rows(run_dir / "eval.csv"), "eval_mean"
+    return np.array([float(r["env_steps"]) for r in rows]), np.array([float(r[key]) for r in rows])
+
+
+def summary_name(measure: str) -> str:
+    """The summary files' name: ``ablation`` (evaluations) or ``ablation-train``."""
+    return "ablation" if measure == "eval" else f"ablation-{measure}"
+
+
+def final_score(run_dir: Path, measure: str = "eval") -> float:
+    """A finished run's final score: its final evaluation's mean, or its last recent training return."""
+    if measure == "train":
+        return float(curve(run_dir, "train")[1][-1])
+    return float(json.loads((run_dir / "results.json").read_text())["mean"])
 
 
 def mean_and_se(curves: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -149,10 +172,13 @@ def run_ablation(
     overrides: Sequence[str] = (),
     progress: bool = False,
     only: Sequence[str] = (),
+    measure: str = "eval",
 ) -> list[dict[str, Any]]:
     """Train every variant with seeds ``0..seeds-1`` under ``out`` and write the summary files.
 
     :param only: variant names to train (the reference is always among them); empty: all.
+    :param measure: what the summary compares (:data:`MEASURES`); finished runs are kept, so another
+        measure of the same runs only re-reads them.
     :returns: one row per variant: final and best mean ± standard error across seeds.
     :raises ZooError: a name in ``only`` that is not a variant of the recipe.
     """
@@ -162,6 +188,8 @@ def run_ablation(
 
     if seeds < 1:
         raise ZooError(f"--seeds must be at least 1; got {seeds}")
+    if measure not in MEASURES:
+        raise ZooError(f"unknown ablation measure '{measure}'; choose {' or '.join(MEASURES)}")
     planned = plan(recipe_text, env_id, steps, overrides)
     if only:
         names = [arm.name for arm, _ in planned]
@@ -186,20 +214,31 @@ def run_ablation(
                     shutil.rmtree(run_dir)  # an unfinished run restarts from scratch, same seed
                 train(arm.recipe, env_id, steps, seed, run_dir, [*overrides, *arm.overrides])
             bar.advance(task)
+    return summarize(recipe_text, env_id, {arm.name: folders[arm.name] for arm in arms}, seeds, out, measure)
+
+
+def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds: int, out: Path,
+              measure: str = "eval") -> list[dict[str, Any]]:
+    """The summary of finished runs (``folders[variant] / seed<i>``): one row per variant, and the
+    files of :func:`write_summary` (named ``ablation`` for ``eval``, ``ablation-train`` for ``train``).
+
+    The curves of a variant's seeds are compared at the env steps they all have.
+    """
     rows, curves_by_arm = [], {}
-    for arm in arms:
-        runs = [folders[arm.name] / f"seed{seed}" for seed in range(seeds)]
-        curves = [curve(r) for r in runs]
-        length = min(len(c[1]) for c in curves)
-        if length == 0:
-            raise ZooError(f"no periodic evaluations in {runs[0]}; set run.eval_every below --steps")
-        xs = curves[0][0][:length]
-        mean, se = mean_and_se([c[1][:length] for c in curves])
-        curves_by_arm[arm.name] = (xs, mean, se)
-        finals = [json.loads((r / "results.json").read_text())["mean"] for r in runs]
-        best = [float(np.max(c[1])) for c in curves]
+    for name, folder in folders.items():
+        runs = [folder / f"seed{seed}" for seed in range(seeds)]
+        curves = [curve(r, measure) for r in runs]
+        xs = sorted(set.intersection(*(set(c[0].tolist()) for c in curves)))
+        if not xs:
+            raise ZooError(f"no {'periodic evaluations' if measure == 'eval' else 'training returns'} in "
+                           f"{runs[0]}; set run.eval_every below --steps")
+        values = [c[1][np.isin(c[0], xs)] for c in curves]
+        mean, se = mean_and_se(values)
+        curves_by_arm[name] = (np.array(xs), mean, se)
+        finals = [final_score(r, measure) for r in runs]
+        best = [float(np.max(v)) for v in values]
         rows.append({
-            "variant": arm.name, "seeds": seeds, "env_steps": int(xs[-1]),
+            "variant": name, "seeds": seeds, "env_steps": int(xs[-1]),
             "final_mean": float(np.mean(finals)),
             "final_se": float(np.std(finals, ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
             "best_mean": float(np.mean(best)),
@@ -210,7 +249,8 @@ def run_ablation(
     for row in rows:
         row["reference"] = reference
         row["frames_to_reference_final"] = frames_to_reach(*curves_by_arm[row["variant"]][:2], score)
-    write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}")
+    what = "greedy evaluation return" if measure == "eval" else "training return (last 100 episodes)"
+    write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure))
     return rows
 
 
@@ -219,19 +259,19 @@ def _frames(frames: int | None, budget: int) -> str:
 
 
 def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                  out: Path, title: str) -> None:
-    """``ablation.csv``, ``ablation.md`` and ``ablation.png`` under ``out``."""
-    with atomic_path(out / "ablation.csv", suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
+                  out: Path, title: str, what: str = "greedy evaluation return", name: str = "ablation") -> None:
+    """``<name>.csv``, ``<name>.md`` and ``<name>.png`` under ``out``; ``what`` names the measure."""
+    with atomic_path(out / f"{name}.csv", suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     reference = rows[0]["reference"]
-    lines = [f"# {title}", "", "| variant | final return (mean ± s.e.) | best evaluation (mean ± s.e.) | "
+    lines = [f"# {title}", "", f"Measure: {what}.", "", "| variant | final (mean ± s.e.) | best point (mean ± s.e.) | "
              f"frames to {reference}'s final | seeds |", "|---|---|---|---|---|"]
     lines += [f"| {r['variant']} | {r['final_mean']:.2f} ± {r['final_se']:.2f} | {r['best_mean']:.2f} ± "
               f"{r['best_se']:.2f} | {_frames(r['frames_to_reference_final'], r['env_steps'])} | {r['seeds']} |"
               for r in rows]
-    with atomic_path(out / "ablation.md", suffix=".md") as tmp:
+    with atomic_path(out / f"{name}.md", suffix=".md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -240,15 +280,16 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
     fig = Figure(figsize=(8, 5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for name, (xs, mean, se) in curves.items():
-        (line,) = ax.plot(xs, mean, label=name, linewidth=2 if "-" not in name and " " not in name else 1.2)
+    for variant, (xs, mean, se) in curves.items():
+        full = "-" not in variant and " " not in variant  # the full recipe, drawn thicker
+        (line,) = ax.plot(xs, mean, label=variant, linewidth=2 if full else 1.2)
         ax.fill_between(xs, mean - se, mean + se, color=line.get_color(), alpha=0.15)
     score = next(r["final_mean"] for r in rows if r["variant"] == reference)
     ax.axhline(score, color="0.4", linestyle="--", linewidth=1, label=f"{reference}: final")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("evaluation return (mean ± s.e. over seeds)")
+    ax.set_ylabel(f"{what} (mean ± s.e. over seeds)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    with atomic_path(out / "ablation.png", suffix=".png") as tmp:
+    with atomic_path(out / f"{name}.png", suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
