@@ -151,3 +151,33 @@ def test_variants_picks_the_arms_to_train_and_keeps_the_reference(tmp_path, caps
     assert [r["variant"] for r in csv.DictReader(open(out / "ablation.csv"))] == ["dqn+dueling"]
     proc = zoo_in_process(capsys, *base, "--variants", "dqn", *sets)
     assert_one_line_error(proc, "'dqn' is not a variant of dqn+dueling", "dqn+dueling-dueling")
+
+
+def _fake_runs(folder, curves, finals):
+    import json
+
+    for seed, (ys, final) in enumerate(zip(curves, finals, strict=True)):
+        run = folder / f"seed{seed}"
+        run.mkdir(parents=True)
+        rows = "".join(f"{100 * (k + 1)},{y},0,{y},5\n" for k, y in enumerate(ys))
+        (run / "eval.csv").write_text("env_steps,eval_mean,eval_std,eval_iqm,eval_episodes\n" + rows)
+        (run / "results.json").write_text(json.dumps({"mean": final}))
+
+
+def test_frames_to_the_reference_are_timed_only_when_the_reference_learned(tmp_path):
+    from zoo_core.running.ablation import summarize
+
+    full, left_out = tmp_path / "full", tmp_path / "left_out"
+    _fake_runs(full, [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]], [2.0, 2.0])
+    _fake_runs(left_out, [[0.0, 2.0, 2.0], [0.0, 3.0, 2.0]], [2.0, 2.0])
+    folders = {"dqn+dueling": full, "dqn+dueling-dueling": left_out}
+    rows = summarize("dqn+dueling", "CartPole-v1", folders, 2, tmp_path)
+    assert [r["frames_to_reference_final"] for r in rows] == [300, 200]
+    assert "| 200 (67%) |" in (tmp_path / "ablation.md").read_text()
+
+    flat, other = tmp_path / "flat", tmp_path / "other"
+    _fake_runs(flat, [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [0.0, 0.0])
+    _fake_runs(other, [[0.0, 0.5, 0.0], [0.0, 0.0, 0.0]], [0.0, 0.0])
+    rows = summarize("dqn+dueling", "CartPole-v1", {"dqn+dueling": flat, "dqn+dueling-dueling": other}, 2, tmp_path)
+    assert [r["frames_to_reference_final"] for r in rows] == ["n/a", "n/a"]  # nothing learned to reach
+    assert "n/a (the reference ended no higher than its first point)" in (tmp_path / "ablation.md").read_text()

@@ -246,15 +246,21 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
         })
     reference = reference_variant(recipe_text)
     score = next(r["final_mean"] for r in rows if r["variant"] == reference)
+    # A reference that ended no higher than it began learned nothing to reach: every curve would
+    # "reach" it at its first point, so the column says so instead of timing it.
+    learned = score > curves_by_arm[reference][1][0]
     for row in rows:
         row["reference"] = reference
-        row["frames_to_reference_final"] = frames_to_reach(*curves_by_arm[row["variant"]][:2], score)
+        row["frames_to_reference_final"] = (frames_to_reach(*curves_by_arm[row["variant"]][:2], score)
+                                            if learned else "n/a")
     what = "greedy evaluation return" if measure == "eval" else "training return (last 100 episodes)"
     write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure))
     return rows
 
 
-def _frames(frames: int | None, budget: int) -> str:
+def _frames(frames: int | str | None, budget: int) -> str:
+    if isinstance(frames, str):
+        return "n/a (the reference ended no higher than its first point)"
     return "not reached" if frames is None else f"{frames:,} ({frames / budget:.0%})"
 
 
