@@ -119,3 +119,26 @@ def test_random_mazes_keep_the_corner_free_at_the_density_asked():
     assert not walls[:, -1, -1].any()
     assert abs(walls.mean() - 0.3) < 0.01
     assert np.array_equal(walls, random_mazes(np.random.default_rng(0), 200))  # seeded: reproducible
+
+
+def test_preturn_losses_by_hand():
+    from zoo_predictron import lambda_loss, preturn_loss
+
+    g, y = t([1.0, 2.0, 3.0]), t(2.0).reshape(1)
+    assert preturn_loss(g, y).item() == pytest.approx(0.5 * (1 + 0 + 1) / 3)  # uniform over K+1
+    w = t([0.5, 0.25, 0.25])
+    assert preturn_loss(g, y, w).item() == pytest.approx(0.5 * (0.5 * 1 + 0.25 * 1))  # usage weighting
+    assert lambda_loss(t(2.5).reshape(1), y).item() == pytest.approx(0.125)
+
+
+def test_the_consistency_loss_stops_the_gradient_at_the_lambda_preturn():
+    from zoo_predictron import consistency_loss
+
+    g = t([1.0, 2.0, 3.0]).requires_grad_()
+    g_lambda = t(2.5).reshape(1).requires_grad_()
+    w = t([0.5, 0.25, 0.25]).requires_grad_()
+    loss = consistency_loss(g, g_lambda, w)
+    assert loss.item() == pytest.approx(0.5 * (0.5 * 2.25 + 0.25 * 0.25 + 0.25 * 0.25))
+    loss.backward()
+    assert g_lambda.grad is None and w.grad is None  # the target and the usage weights are stopped
+    assert g.grad.tolist() == [[pytest.approx(0.5 * -1.5), pytest.approx(0.25 * -0.5), pytest.approx(0.25 * 0.5)]]
