@@ -142,3 +142,16 @@ def test_the_consistency_loss_stops_the_gradient_at_the_lambda_preturn():
     loss.backward()
     assert g_lambda.grad is None and w.grad is None  # the target and the usage weights are stopped
     assert g.grad.tolist() == [[pytest.approx(0.5 * -1.5), pytest.approx(0.25 * -0.5), pytest.approx(0.25 * 0.5)]]
+
+
+def test_a_maze_batch_is_a_function_of_its_seed():
+    from zoo_predictron import maze_batch
+
+    obs, y = maze_batch(7, 5, size=10)
+    assert obs.shape == (5, 1, 10, 10) and obs.dtype == np.float32 and y.shape == (5, 10) and y.dtype == np.float32
+    assert np.array_equal(y, maze_connectivity(obs[:, 0] > 0.5))  # the labels are the observation's
+    again, _ = maze_batch(7, 5, size=10)
+    other, _ = maze_batch(8, 5, size=10)
+    assert np.array_equal(obs, again) and not np.array_equal(obs, other)
+    # about half the diagonal cells of 20x20 mazes at density 0.3 reach the corner: the task is not trivial
+    assert 0.2 < maze_batch(0, 200)[1].mean() < 0.8

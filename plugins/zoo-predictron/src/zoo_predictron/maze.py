@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["maze_connectivity", "random_mazes"]
+__all__ = ["maze_batch", "maze_connectivity", "random_mazes"]
 
 
 def maze_connectivity(walls: np.ndarray) -> np.ndarray:
@@ -46,3 +46,12 @@ def random_mazes(rng: np.random.Generator, n: int, size: int = 20, density: floa
     walls = rng.random((n, size, size)) < density
     walls[:, -1, -1] = False
     return walls
+
+
+def maze_batch(seed: int, n: int, size: int = 20, density: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` mazes drawn from ``seed`` alone and their labels: observations ``[n, 1, size, size]``
+    float32 (1 is a wall: the maze as a one-channel image) and targets ``[n, size]`` float32
+    (:func:`maze_connectivity`). The same seed gives the same batch, so a held-out set is a list of
+    seeds and a training stream is a seed per batch."""
+    walls = random_mazes(np.random.default_rng(seed), n, size, density)
+    return walls[:, None].astype(np.float32), maze_connectivity(walls)
