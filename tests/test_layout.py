@@ -102,3 +102,13 @@ def test_private_torch_apis_stay_in_the_speed_path():
                     and isinstance(node.value, ast.Name) and node.value.id == "torch"):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: torch.{node.attr}")
     assert not bad, "private torch APIs outside zoo_core/fast:\n" + "\n".join(bad)
+
+
+def test_test_modules_have_unique_names_across_the_core_and_the_plugins():
+    # One pytest run collects tests/ and every plugins/*/tests/ as top-level modules (no packages):
+    # two files of one name fail collection with "import file mismatch".
+    paths = [*(ROOT / "tests").glob("test_*.py"), *(ROOT / "plugins").glob("*/tests/test_*.py")]
+    seen: dict[str, Path] = {}
+    clashes = [f"{p.relative_to(ROOT)} and {seen[p.name].relative_to(ROOT)}" for p in paths
+               if seen.setdefault(p.name, p) != p]
+    assert not clashes, "test files sharing a name: " + "; ".join(clashes)
