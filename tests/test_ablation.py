@@ -180,4 +180,4 @@ def test_frames_to_the_reference_are_timed_only_when_the_reference_learned(tmp_p
     _fake_runs(other, [[0.0, 0.5, 0.0], [0.0, 0.0, 0.0]], [0.0, 0.0])
     rows = summarize("dqn+dueling", "CartPole-v1", {"dqn+dueling": flat, "dqn+dueling-dueling": other}, 2, tmp_path)
     assert [r["frames_to_reference_final"] for r in rows] == ["n/a", "n/a"]  # nothing learned to reach
-    assert "n/a (the reference ended no higher than its first point)" in (tmp_path / "ablation.md").read_text()
+    assert "n/a (the reference ended no better than its first point)" in (tmp_path / "ablation.md").read_text()

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo_core.cli.args import progress_default
+
+if TYPE_CHECKING:
+    from zoo_core.publishing.leaderboard import Board
 
 EXIT_MISMATCH = 1
 
@@ -54,10 +57,7 @@ def _submit(args: argparse.Namespace) -> int:
     from zoo_core.publishing.leaderboard import submit
 
     board, e = submit(args.agent, args.name, args.replace, _progress(args))
-    print(
-        f"{board.env_id}: '{e['name']}' IQM {e['iqm']:.2f} [{e['ci'][0]:.2f}, {e['ci'][1]:.2f}], "
-        f"mean {e['mean']:.2f} ± {e['std']:.2f} over {len(e['episode_returns'])} episodes -> {board.path}"
-    )
+    print(f"{board.env_id}: '{e['name']}' {board.entry_text(e)} -> {board.path}")
     return 0
 
 
@@ -67,14 +67,15 @@ def _verify(args: argparse.Namespace) -> int:
     boards = [find_board(args.env)] if args.env else list_boards()
     failed = checked = 0
     for board in boards:
-        def done(entry: Mapping[str, Any], problems: list[str], env_id: str = board.env_id) -> None:
+        def done(entry: Mapping[str, Any], problems: list[str], env_id: str = board.env_id,
+                 board: Board = board) -> None:
             nonlocal failed, checked
             checked += 1
             if problems:
                 failed += 1
                 print(_fail_line(env_id, entry, problems), file=sys.stderr)
             else:
-                print(f"ok {env_id} '{entry['name']}': IQM {entry['iqm']:.2f}, mean {entry['mean']:.2f} reproduce")
+                print(f"ok {env_id} '{entry['name']}': {board.entry_text(entry)} reproduce")
 
         verify_board(board, _progress(args), done)
     print(f"{checked - failed} of {checked} entries reproduce")
@@ -86,23 +87,30 @@ def _show(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from zoo_core.cli.tables import print_table
-    from zoo_core.publishing.leaderboard import find_board, rank, verify_board
+    from zoo_core.publishing.leaderboard import find_board, verify_board
+    from zoo_core.running.evaluation import score_text
 
     board = find_board(args.env)
     problems = {} if args.no_verify else verify_board(board, _progress(args))
     p = board.protocol
-    title = (f"{board.env_id}: {p['episodes']} episodes from seed {p['seed']}, ε = {p['epsilon']}; "
-             "ranked by IQM")
+    title = (f"{board.env_id}: {p['episodes']} episodes from seed {p['seed']}, ε = {p['epsilon']}; ranked by IQM"
+             if board.metric == "return" else
+             f"{board.env_id}: {board.metric} on {p['episodes']} held-out items from seed {p['seed']}; ranked by IQM, "
+             + ("lowest first" if board.lower_is_better else "highest first"))
+
+    def num(x: float) -> str:
+        return score_text(x, board.metric)
+
     table = Table("#", "name", "agent", "IQM [95% CI]", "mean ± std", "verified", title=title)
-    for i, e in enumerate(rank(board.entries), 1):
+    for i, e in enumerate(board.ranked(), 1):
         if args.no_verify:
             mark = Text("-")
         elif problems[e["name"]]:
             mark = Text("✗ " + "; ".join(problems[e["name"]]), style="red")
         else:
             mark = Text("✓", style="green")
-        table.add_row(str(i), e["name"], e["agent"], f"{e['iqm']:.2f} [{e['ci'][0]:.2f}, {e['ci'][1]:.2f}]",
-                      f"{e['mean']:.2f} ± {e['std']:.2f}", mark)
+        table.add_row(str(i), e["name"], e["agent"], f"{num(e['iqm'])} [{num(e['ci'][0])}, {num(e['ci'][1])}]",
+                      f"{num(e['mean'])} ± {num(e['std'])}", mark)
     print_table(table)
     if not board.entries:
         print("no entries yet")

@@ -312,8 +312,10 @@ def _report(result) -> None:
     if result.stopped_early:
         print(result.stopped_early)
     if result.best is not None:
-        print(f"best periodic evaluation: {result.best:.1f} (the agent in {result.run_dir / 'best'})")
-    if final:
+        print(f"best periodic evaluation: {result.best:.4g} (the agent in {result.run_dir / 'best'})")
+    if final and result.final.protocol.metric != "return":
+        print(f"final evaluation: {result.final.headline()}")
+    elif final:
         print(
             f"final evaluation over {final['episodes']} episodes: mean {final['mean']:.1f} "
             f"± {final['std']:.1f} (IQM {final['iqm']:.1f})"
@@ -351,15 +353,11 @@ def _run_directory(path: str) -> Path | None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from zoo_core.running.evaluation import EvalProtocol, evaluate, write_results
+    from zoo_core.running.evaluation import write_results
 
     agent, setup = _agent_and_env(args.path, args.which, args.env, args.gym_packages)
-    protocol = EvalProtocol(
-        env_id=setup.env_id, episodes=args.episodes, seed=args.seed, epsilon=args.epsilon, max_steps=args.max_steps
-    )
-    result = evaluate(
-        agent.act, lambda: setup.make_env(training=False), protocol, progress=_progress() and not args.no_progress
-    )
+    protocol = setup.protocol(args.episodes, args.seed, args.epsilon, args.max_steps)
+    result = setup.evaluate(agent, protocol, progress=_progress() and not args.no_progress)
     # Never the run's own results.json (its final evaluation), nor the working directory unasked;
     # an agent folder is left alone too (a file outside its manifest would fail its next load).
     run_dir = _run_directory(args.path)
@@ -367,26 +365,19 @@ def _eval(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (run_dir / f"{name}.json" if run_dir else None)
     if out is not None:
         write_results(result, out, extra={"agent": args.path, "recipe": agent.doc["recipe"]})
-    s = result.summary
-    print(
-        f"{setup.env_id}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
-        f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f})" + (f" -> {out}" if out else "")
-    )
+    print(f"{setup.env_id}: {result.headline()}" + (f" -> {out}" if out else ""))
     return 0
 
 
 def _enjoy(args: argparse.Namespace) -> int:
-    from zoo_core.running.evaluation import EvalProtocol, evaluate
     from zoo_core.running.video import write_video
 
     run_dir = _run_directory(args.path)
     video = Path(args.video) if args.video else (run_dir / f"replay-{args.which}.mp4" if run_dir else None)
     agent, setup = _agent_and_env(args.path, args.which, args.env, args.gym_packages)
     frames: list = []
-    protocol = EvalProtocol(env_id=setup.env_id, episodes=1, seed=args.seed, max_steps=args.max_steps)
-    render = "rgb_array" if video else None
-    result = evaluate(agent.act, lambda: setup.make_env(training=False, render_mode=render), protocol,
-                      record=frames.append if video else None)
+    protocol = setup.protocol(1, args.seed, max_steps=args.max_steps)
+    result = setup.evaluate(agent, protocol, record=frames.append if video else None)
     if video:
         write_video(frames, video)
     where = f" -> {video}" if video else " (no video: pass --video FILE.mp4 to record one)"

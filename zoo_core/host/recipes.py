@@ -22,6 +22,14 @@ class Algorithm:
         (:mod:`zoo_core.running.loops`); None is the core's step loop (act, step, store, learn in the
         learner's process). ``state`` is None for a new run, else what the loop's ``state_dict``
         saved in the checkpoint being resumed.
+    :param metric: what it is judged by: ``return`` (episodes in an env, the default) or the name
+        of a metric on a held-out set (``mse``) that ``evaluate`` computes.
+    :param lower_is_better: the metric's direction.
+    :param evaluate: ``evaluate(agent, setup, protocol, progress=bool) -> EvalResult``, the
+        algorithm's own evaluation (:class:`zoo_core.running.evaluation.EvalProtocol` says how
+        item i of the held-out set is drawn); None runs episodes of ``agent.act``. Every place that
+        scores an agent (periodic and final evaluations, ``zoo eval``, ``zoo export``, leaderboards)
+        goes through :meth:`zoo_core.host.session.Setup.evaluate`, which calls it.
     """
 
     name: str
@@ -29,6 +37,14 @@ class Algorithm:
     build: Callable[..., Any]
     description: str = ""
     loop: Callable[..., Any] | None = None
+    metric: str = "return"
+    lower_is_better: bool = False
+    evaluate: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.metric == "return") != (self.evaluate is None):
+            raise ValueError(f"algorithm {self.name!r}: a metric other than 'return' comes with its own "
+                             "evaluate, and only such a metric does")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ class RunConfig:
     )
     keep_checkpoints: int = param(3, "Checkpoints kept; older ones are deleted.", ge=1)
     target_return: float | None = param(
-        None, "Stop once a periodic evaluation's mean return reaches this (None: run all steps)."
+        None, "Stop once a periodic evaluation's mean reaches this: at or above it for a return, at or below it for "
+        "a lower-is-better metric (None: run all steps)."
     )
     reward_scale: float = param(
         1.0,

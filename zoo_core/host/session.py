@@ -7,7 +7,7 @@ resolve into one validated configuration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from zoo_core.host.manager import Catalog, build_catalog, catalog_manager, check
 from zoo_core.host.recipes import Algorithm, Recipe, parse_recipe
 from zoo_core.learning.devices import resolve_device
 from zoo_core.learning.network_spec import NetworkSpec
+from zoo_core.running.evaluation import EvalProtocol, EvalResult, evaluate
 
 
 @dataclass
@@ -60,6 +61,43 @@ class Setup:
             except ValueError as exc:
                 raise ZooError(f"run.obs_channels={run.obs_channels}: {exc}") from None
         return ScaleReward(env, run.reward_scale) if training and run.reward_scale != 1.0 else env
+
+    def protocol(self, episodes: int, seed: int, epsilon: float = 0.0, max_steps: int | None = None,
+                 env_id: str | None = None) -> EvalProtocol:
+        """An evaluation protocol for this agent: what its algorithm is judged by, on ``env_id``
+        (default its own env)."""
+        algorithm = self.algorithm
+        return EvalProtocol(env_id=env_id or self.env_id, episodes=episodes, seed=seed, epsilon=epsilon,
+                            max_steps=max_steps, metric=algorithm.metric, lower_is_better=algorithm.lower_is_better)
+
+    def evaluate(self, agent: Any, protocol: EvalProtocol, *, progress: bool = False,
+                 record: Callable[[np.ndarray], None] | None = None) -> EvalResult:
+        """Score ``agent`` under ``protocol``: the one entry point every evaluation goes through.
+
+        Episodes of ``agent.act`` in this setup's env (:func:`zoo_core.running.evaluation.evaluate`),
+        or the algorithm's own evaluator where it declares a held-out metric.
+
+        :param record: called with each rgb frame of episode 0 (the env is made with rgb_array
+            rendering); episodes only.
+        :raises ZooError: the protocol scores another metric than the algorithm is judged by (a
+            return leaderboard for a predictor, or the reverse), or ``record`` for a held-out metric.
+        """
+        algorithm = self.algorithm
+        if (protocol.metric, protocol.lower_is_better) != (algorithm.metric, algorithm.lower_is_better):
+            direction = {False: "higher is better", True: "lower is better"}
+            raise ZooError(
+                f"the protocol scores {protocol.metric} ({direction[protocol.lower_is_better]}); the "
+                f"{algorithm.name} algorithm is judged by {algorithm.metric} "
+                f"({direction[algorithm.lower_is_better]})"
+            )
+        if algorithm.evaluate is not None:
+            if record is not None:
+                raise ZooError(f"the {algorithm.name} algorithm is judged by {algorithm.metric} on a held-out "
+                               "set; it has no episodes to watch or record")
+            return algorithm.evaluate(agent, self, protocol, progress=progress)
+        render = "rgb_array" if record is not None else None
+        return evaluate(agent.act, lambda: self.make_env(training=False, render_mode=render), protocol,
+                        progress=progress, record=record)
 
 
 def installed_catalog(extra: Sequence[object] = ()) -> Catalog:

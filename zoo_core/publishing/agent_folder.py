@@ -83,7 +83,7 @@ def export_agent(
     """
     from zoo_core.envs import wrapper_chain
     from zoo_core.publishing.load import load
-    from zoo_core.running.evaluation import EvalProtocol, evaluate, write_results
+    from zoo_core.running.evaluation import write_results
     from zoo_core.running.video import write_video
 
     out = Path(out)
@@ -91,6 +91,7 @@ def export_agent(
         raise ZooError(f"{out} already exists; pick another --out")
     agent = load(source, which=which, gym_packages=gym_packages)  # a str keeps registry:NAME and hf:org/name ids intact
     setup = agent.setup
+    video = video and setup.algorithm.metric == "return"  # a held-out metric has no episodes to film
     tmp = out.parent / f".tmp-{out.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -101,10 +102,8 @@ def export_agent(
         probe.close()
         write_json(tmp / "config.json", doc)
         frames: list = []
-        protocol = EvalProtocol(env_id=setup.env_id, episodes=episodes, seed=seed)
-        make = (lambda: setup.make_env(training=False, render_mode="rgb_array")) if video else (
-            lambda: setup.make_env(training=False))
-        result = evaluate(agent.act, make, protocol, progress=progress, record=frames.append if video else None)
+        result = setup.evaluate(agent, setup.protocol(episodes, seed), progress=progress,
+                                record=frames.append if video else None)
         write_results(result, tmp / "results.json", extra={"agent": str(source)})
         if video:
             write_video(frames, tmp / "replay.mp4")
@@ -160,6 +159,18 @@ def write_model_card(folder: Path, verified: dict[str, Any] | None) -> None:
     doc = read_json(folder / "config.json")
     results = read_json(folder / "results.json")
     s, protocol = results, results["protocol"]
+    metric = protocol.get("metric", "return")
+    fmt = "{:.2f}" if metric == "return" else "{:.4g}"
+    if metric == "return":
+        how = (f"Export evaluation: {s['episodes']} greedy episodes (ε = {protocol['epsilon']}), episode i reset "
+               f"with seed\n{protocol['seed']} + i")
+        files = ("`results.json`, `replay.mp4`, `learning_curve.png`, and `agent.pt`, a TorchScript policy\n"
+                 "(observations -> actions)")
+    else:
+        how = (f"Export evaluation: {metric} on {s['episodes']} held-out items (item i is the env's reset with "
+               f"seed\n{protocol['seed']} + i; {'lower' if protocol.get('lower_is_better') else 'higher'} is better)")
+        files = ("`results.json`, `learning_curve.png`, and `agent.pt`, the TorchScript predictor\n"
+                 "(observations -> predictions)")
     if verified:
         mean, std = verified["mean"], verified["std"]
         where = f"re-evaluated by the zoo's `{verified.get('leaderboard', doc['env_id'])}` leaderboard"
@@ -186,9 +197,9 @@ model-index:
       type: {doc["env_id"]}
       name: {doc["env_id"]}
     metrics:
-    - type: mean_reward
-      value: "{mean:.2f} +/- {std:.2f}"
-      name: mean_reward
+    - type: {"mean_reward" if metric == "return" else metric}
+      value: "{fmt.format(mean)} +/- {fmt.format(std)}"
+      name: {"mean_reward" if metric == "return" else metric}
       verified: {"true" if verified else "false"}
 ---
 
@@ -196,9 +207,8 @@ model-index:
 
 An Agent Zoo agent: recipe `{name}` (algorithm `{doc["algorithm"]}`), plugins {plugins}.
 
-**Score:** {mean:.2f} +/- {std:.2f}, {where}.
-Export evaluation: {s["episodes"]} greedy episodes (ε = {protocol["epsilon"]}), episode i reset with seed
-{protocol["seed"]} + i: mean {s["mean"]:.2f}, std {s["std"]:.2f}, IQM {s["iqm"]:.2f}.
+**Score:** {"" if metric == "return" else metric + " "}{fmt.format(mean)} +/- {fmt.format(std)}, {where}.
+{how}: mean {fmt.format(s["mean"])}, std {fmt.format(s["std"])}, IQM {fmt.format(s["iqm"])}.
 
 **Trained with** (seed {doc["seed"]}, {doc["total_steps"]} env steps):
 
@@ -213,8 +223,7 @@ zoo pull hf:ORG/NAME --out agent && zoo eval agent --episodes 100
 ```
 
 The files are `model.safetensors` (weights), `config.json` (everything needed to rebuild the
-network), `results.json`, `replay.mp4`, `learning_curve.png`, and `agent.pt`, a TorchScript policy
-(observations -> actions) for tools that run TorchScript; the zoo itself never loads it.
+network), {files} for tools that run TorchScript; the zoo itself never loads it.
 `manifest.json` holds every file's sha256, checked on every load.
 
 ## Hyperparameters

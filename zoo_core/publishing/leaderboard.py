@@ -6,6 +6,7 @@ A leaderboard is one JSON file in `paths.leaderboards_dir()`, named after its en
     {"format": 1,
      "description": "the rules in prose",
      "protocol": {"env_id", "episodes", "seed", "epsilon", "max_steps",   # an EvalProtocol
+                  ["metric", "lower_is_better"],                          # a held-out metric's board only
                   "wrappers", "env_kwargs", "time_limit",                 # the env the family builds
                   "bootstrap": {"reps", "confidence", "seed", "stratum_size"}},
      "entries": [{"name", "agent", "commit", "recipe", "files", "episode_returns",
@@ -17,6 +18,11 @@ Nothing in an entry is self-reported: `submit` fetches the agent, evaluates it u
 `verify_entry` does it all again and lists what does not reproduce. Entries are ranked by IQM (ties:
 mean, then name): the interquartile mean is the headline statistic of Agarwal et al. 2021 (rliable),
 robust to a few outlier episodes yet using half the data, unlike the median.
+
+A board may rank by a metric an algorithm computes on a held-out set instead of returns (the
+predictron's mean squared error): its protocol then names the `metric` and whether lower is better,
+`episode_returns` holds the metric's value on each held-out item and the ranking follows its
+direction. A board without those keys ranks returns, highest first.
 
 One entry per model: a second submission of the same model.safetensors is refused unless
 `replace=True`, which swaps the old entry for the new one (evaluation is deterministic, so only the
@@ -41,7 +47,7 @@ from zoo_core.errors import ZooError
 from zoo_core.publishing.paths import leaderboards_dir, refuse_shipped
 from zoo_core.running.atomic import atomic_path
 from zoo_core.running.checkpoint import MANIFEST, read_json, sha256_file
-from zoo_core.running.evaluation import EvalProtocol, EvalResult
+from zoo_core.running.evaluation import EvalProtocol, EvalResult, score_text
 from zoo_core.running.stats import bootstrap_ci, iqm, summarize
 from zoo_core.version import __version__
 
@@ -73,6 +79,7 @@ EVALUATED_FILES = ("model.safetensors", "config.json")
 # Derived floats (mean, std, IQM, CI) may differ by summation order across platforms, no more.
 TOLERANCE = 1e-9
 _EVAL_KEYS = ("env_id", "episodes", "seed", "epsilon", "max_steps")
+_METRIC_KEYS = ("metric", "lower_is_better")  # present only on a board that ranks a held-out metric
 _ENV_KEYS = ("wrappers", "env_kwargs", "time_limit")
 _ENTRY_KEYS = {"name", "agent", "files", "episode_returns", "episode_lengths", "mean", "std", "iqm", "ci",
                "protocol_sha256"}
@@ -141,9 +148,11 @@ def protocol_hash(protocol: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rank(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Entries best first: by IQM, then mean, then name."""
-    return sorted(entries, key=lambda e: (-e["iqm"], -e["mean"], e["name"]))
+def rank(entries: Sequence[Mapping[str, Any]], lower_is_better: bool = False) -> list[Mapping[str, Any]]:
+    """Entries best first: by IQM, then mean (highest first, or lowest for a lower-is-better
+    metric), then name."""
+    sign = 1.0 if lower_is_better else -1.0
+    return sorted(entries, key=lambda e: (sign * e["iqm"], sign * e["mean"], e["name"]))
 
 
 def env_description(env: gym.Env) -> dict[str, Any]:
@@ -245,7 +254,31 @@ class Board:
     @property
     def eval_protocol(self) -> EvalProtocol:
         """The evaluation part of the protocol."""
-        return EvalProtocol.from_json({k: self.protocol[k] for k in _EVAL_KEYS})
+        return EvalProtocol.from_json({k: self.protocol[k] for k in (*_EVAL_KEYS, *_METRIC_KEYS) if k in self.protocol})
+
+    @property
+    def lower_is_better(self) -> bool:
+        """Whether the board ranks lowest first (a held-out error), not highest (returns)."""
+        return bool(self.protocol.get("lower_is_better", False))
+
+    @property
+    def metric(self) -> str:
+        """What it ranks: ``return`` or a held-out metric's name."""
+        return str(self.protocol.get("metric", "return"))
+
+    def entry_text(self, entry: Mapping[str, Any]) -> str:
+        """An entry's numbers in one phrase: ``IQM 8.68 [8.02, 9.30], mean 8.44 ± 2.75 over 100 episodes``
+        (four significant digits and "held-out items" on a metric's board)."""
+        def num(x: float) -> str:
+            return score_text(x, self.metric)
+
+        what = "episodes" if self.metric == "return" else f"held-out items ({self.metric})"
+        return (f"IQM {num(entry['iqm'])} [{num(entry['ci'][0])}, {num(entry['ci'][1])}], "
+                f"mean {num(entry['mean'])} ± {num(entry['std'])} over {len(entry['episode_returns'])} {what}")
+
+    def ranked(self) -> list[Mapping[str, Any]]:
+        """The entries, best first in the board's direction (:func:`rank`)."""
+        return rank(self.entries, self.lower_is_better)
 
     @property
     def bootstrap(self) -> Bootstrap:
@@ -266,8 +299,9 @@ class Board:
             if doc.get("format") != FORMAT or not isinstance(entries, list):
                 raise ValueError(f"expected format {FORMAT} and a list of entries")
             expected = {*_EVAL_KEYS, *_ENV_KEYS, "bootstrap"}
-            if set(protocol) != expected:
-                raise ValueError(f"protocol keys must be {', '.join(sorted(expected))}")
+            if set(protocol) - set(_METRIC_KEYS) != expected:
+                raise ValueError(f"protocol keys must be {', '.join(sorted(expected))} (and optionally "
+                                 f"{', '.join(_METRIC_KEYS)})")
             board = cls(Path(path), str(doc.get("description", "")), protocol, entries)
             if board.eval_protocol.episodes < 1 or board.bootstrap.stratum_size < 1:
                 raise ValueError("episodes and bootstrap.stratum_size must be >= 1")
@@ -338,7 +372,6 @@ def evaluate_folder(folder: Path, board: Board, progress: bool = False) -> Evalu
     from zoo_core.host.manager import plugin_versions
     from zoo_core.host.session import check_signature
     from zoo_core.publishing.load import load
-    from zoo_core.running.evaluation import evaluate
 
     files = evaluated_files(folder)
     agent = load(folder)
@@ -355,7 +388,7 @@ def evaluate_folder(folder: Path, board: Board, progress: bool = False) -> Evalu
         if built[key] != board.protocol[key]:
             raise ZooError(f"the {board.env_id} eval env has {key} {built[key]}, the protocol says "
                            f"{board.protocol[key]}; the leaderboard needs a new protocol")
-    result = evaluate(agent.act, lambda: setup.make_env(training=False), board.eval_protocol, progress=progress)
+    result = setup.evaluate(agent, board.eval_protocol, progress=progress)
     return Evaluation(folder, files, agent.doc["recipe"], plugin_versions(setup.plugins), result)
 
 
@@ -439,7 +472,7 @@ def verify_board(board: Board, progress: bool = False,
                  done: Callable[[Mapping[str, Any], list[str]], None] | None = None) -> dict[str, list[str]]:
     """Verify every entry; `done(entry, problems)` is called after each. Returns problems by entry name."""
     out = {}
-    for entry in rank(board.entries):
+    for entry in board.ranked():
         out[entry["name"]] = verify_entry(board, entry, progress)
         if done is not None:
             done(entry, out[entry["name"]])
@@ -453,8 +486,8 @@ def verified_score(folder: Path) -> dict[str, Any] | None:
     recorded under their leaderboard's current protocol count.
 
     Returns:
-        `{"leaderboard", "env_id", "name", "mean", "std", "iqm", "ci", "episodes", "protocol_sha256",
-        "date"}` or None.
+        `{"leaderboard", "env_id", "name", "mean", "std", "iqm", "ci", "metric", "lower_is_better",
+        "episodes", "protocol_sha256", "date"}` or None.
     """
     model = Path(folder) / "model.safetensors"
     if not model.is_file():
@@ -468,6 +501,8 @@ def verified_score(folder: Path) -> dict[str, Any] | None:
                     "env_id": board.env_id,
                     "name": entry["name"],
                     **{k: entry[k] for k in ("mean", "std", "iqm", "ci")},
+                    "metric": board.metric,
+                    "lower_is_better": board.lower_is_better,
                     "episodes": len(entry["episode_returns"]),
                     "protocol_sha256": entry["protocol_sha256"],
                     "date": entry.get("date"),

@@ -10,8 +10,9 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from zoo_core.publishing.leaderboard import Board, rank
+from zoo_core.publishing.leaderboard import Board
 from zoo_core.running.atomic import atomic_path
+from zoo_core.running.evaluation import score_text
 
 __all__ = ["plot_board", "render"]
 
@@ -25,7 +26,7 @@ def plot_board(board: Board, out_png: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    entries = rank(board.entries)[::-1]  # barh-style: the first row is drawn at the bottom
+    entries = board.ranked()[::-1]  # barh-style: the first row is drawn at the bottom
     ys = range(len(entries))
     iqms = [e["iqm"] for e in entries]
     errors = [[e["iqm"] - e["ci"][0] for e in entries], [e["ci"][1] - e["iqm"] for e in entries]]
@@ -35,7 +36,10 @@ def plot_board(board: Board, out_png: Path) -> None:
     ax.errorbar(iqms, ys, xerr=errors, fmt="o", capsize=4, label="IQM, 95% CI")
     ax.plot([e["mean"] for e in entries], ys, "x", color="black", label="mean")
     ax.set_yticks(list(ys), [e["name"] for e in entries])
-    ax.set_xlabel(f"return over {board.eval_protocol.episodes} episodes")
+    protocol = board.eval_protocol
+    ax.set_xlabel(f"return over {protocol.episodes} episodes" if board.metric == "return" else
+                  f"{board.metric} over {protocol.episodes} held-out items (lower is better)" if board.lower_is_better
+                  else f"{board.metric} over {protocol.episodes} held-out items")
     ax.set_title(board.env_id)
     ax.grid(True, axis="x", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
@@ -51,7 +55,9 @@ def _protocol_html(board: Board) -> str:
     cap = f"{p['max_steps']} steps" if p["max_steps"] else "none beyond the env's own"
     b = p["bootstrap"]
     items = [
-        f"{p['episodes']} episodes; episode i is reset with seed {p['seed']} + i",
+        f"{p['episodes']} episodes; episode i is reset with seed {p['seed']} + i" if board.metric == "return" else
+        f"{board.metric} on {p['episodes']} held-out items; item i is the env's reset with seed {p['seed']} + i; "
+        + ("lower is better" if board.lower_is_better else "higher is better"),
         f"ε = {p['epsilon']}" + (" (greedy)" if p["epsilon"] == 0 else ""),
         f"step cap per episode: {cap}; env time limit: {p['time_limit'] or 'none'}",
         f"env (outermost first): <code>{html.escape(' → '.join(p['wrappers']))}</code>",
@@ -66,14 +72,17 @@ def _table_html(board: Board) -> str:
     if not board.entries:
         return "<p><em>No entries yet.</em></p>"
     rows = []
-    for i, e in enumerate(rank(board.entries), 1):
+    def num(x: float) -> str:
+        return score_text(x, board.metric)
+
+    for i, e in enumerate(board.ranked(), 1):
         agent = e["agent"] + (f"@{e['commit'][:12]}" if e.get("commit") else "")
         cells = [
             f'<td class="num">{i}</td>',
             f"<td>{html.escape(e['name'])}</td>",
             f"<td><code>{html.escape(agent)}</code></td>",
-            f'<td class="num">{e["iqm"]:.2f} [{e["ci"][0]:.2f}, {e["ci"][1]:.2f}]</td>',
-            f'<td class="num">{e["mean"]:.2f} ± {e["std"]:.2f}</td>',
+            f'<td class="num">{num(e["iqm"])} [{num(e["ci"][0])}, {num(e["ci"][1])}]</td>',
+            f'<td class="num">{num(e["mean"])} ± {num(e["std"])}</td>',
             f"<td><code>{e['files']['model.safetensors'][:12]}</code></td>",
             f"<td>{html.escape(str(e.get('date', '')))}</td>",
         ]

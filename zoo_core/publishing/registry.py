@@ -117,7 +117,8 @@ def add(
         shutil.copytree(folder, target, ignore=lambda _d, names: [n for n in names if n in EXPORTS])
         verify_folder(target)
     own = {"mean": results["mean"], "std": results["std"], "iqm": results["iqm"],
-           "episodes": results["episodes"], "verified": False, "leaderboard": None}
+           "episodes": results["episodes"], "verified": False, "leaderboard": None,
+           **_metric_of(results["protocol"])}
     entry = {
         "id": agent_id,
         "recipe": config["recipe"],
@@ -139,7 +140,15 @@ def add(
 def score_of(found: dict[str, Any]) -> dict[str, Any]:
     """A registry score from a leaderboard's `verified_score` entry."""
     return {"mean": found["mean"], "std": found["std"], "iqm": found["iqm"], "ci": found["ci"],
-            "episodes": found["episodes"], "verified": True, "leaderboard": found["leaderboard"]}
+            "episodes": found["episodes"], "verified": True, "leaderboard": found["leaderboard"],
+            **_metric_of(found)}
+
+
+def _metric_of(protocol: dict[str, Any]) -> dict[str, Any]:
+    """``{"metric", "lower_is_better"}`` for a held-out metric's score, nothing for a return (the
+    index's entries from before metrics existed stay as they were)."""
+    metric = protocol.get("metric", "return")
+    return {} if metric == "return" else {"metric": metric, "lower_is_better": bool(protocol.get("lower_is_better"))}
 
 
 def bundled_folder(entry: dict[str, Any], root: Path | None = None) -> Path | None:
@@ -151,4 +160,7 @@ def describe(entry: dict[str, Any]) -> str:
     """One line for listings."""
     s = entry["score"]
     mark = "verified" if s.get("verified") else "unverified"
+    if "metric" in s:
+        return (f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {s['metric']} {s['mean']:.4g} ± "
+                f"{s['std']:.2g} ({mark})")
     return f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {s['mean']:.1f} ± {s['std']:.1f} ({mark})"

@@ -156,10 +156,11 @@ def reference_variant(recipe_text: str) -> str:
     return base if any(a.name == base for a in arms) else arms[0].name
 
 
-def frames_to_reach(xs: np.ndarray, mean: np.ndarray, score: float) -> int | None:
-    """The first evaluation's env steps at which a mean curve reaches ``score``: ``xs [K]``, ``mean
-    [K]`` -> steps, or None when it never does."""
-    hit = np.flatnonzero(mean >= score)
+def frames_to_reach(xs: np.ndarray, mean: np.ndarray, score: float, lower_is_better: bool = False) -> int | None:
+    """The first evaluation's env steps at which a mean curve reaches ``score`` (at or above it, or at
+    or below it for a lower-is-better metric): ``xs [K]``, ``mean [K]`` -> steps, or None when it
+    never does."""
+    hit = np.flatnonzero(mean <= score if lower_is_better else mean >= score)
     return int(xs[hit[0]]) if len(hit) else None
 
 
@@ -222,8 +223,15 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
     """The summary of finished runs (``folders[variant] / seed<i>``): one row per variant, and the
     files of :func:`write_summary` (named ``ablation`` for ``eval``, ``ablation-train`` for ``train``).
 
-    The curves of a variant's seeds are compared at the env steps they all have.
+    The curves of a variant's seeds are compared at the env steps they all have. Under ``eval`` the
+    runs' protocol says what is compared and in which direction (returns, or a held-out metric such as
+    the predictron's mean squared error, lower is better).
     """
+    metric, lower = "return", False
+    if measure == "eval":
+        first = next(iter(folders.values())) / "seed0" / "results.json"
+        protocol = json.loads(first.read_text()).get("protocol", {})
+        metric, lower = protocol.get("metric", "return"), bool(protocol.get("lower_is_better", False))
     rows, curves_by_arm = [], {}
     for name, folder in folders.items():
         runs = [folder / f"seed{seed}" for seed in range(seeds)]
@@ -236,7 +244,7 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
         mean, se = mean_and_se(values)
         curves_by_arm[name] = (np.array(xs), mean, se)
         finals = [final_score(r, measure) for r in runs]
-        best = [float(np.max(v)) for v in values]
+        best = [float(np.min(v) if lower else np.max(v)) for v in values]
         rows.append({
             "variant": name, "seeds": seeds, "env_steps": int(xs[-1]),
             "final_mean": float(np.mean(finals)),
@@ -246,27 +254,32 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
         })
     reference = reference_variant(recipe_text)
     score = next(r["final_mean"] for r in rows if r["variant"] == reference)
-    # A reference that ended no higher than it began learned nothing to reach: every curve would
+    # A reference that ended no better than it began learned nothing to reach: every curve would
     # "reach" it at its first point, so the column says so instead of timing it.
-    learned = score > curves_by_arm[reference][1][0]
+    start = curves_by_arm[reference][1][0]
+    learned = score < start if lower else score > start
     for row in rows:
         row["reference"] = reference
-        row["frames_to_reference_final"] = (frames_to_reach(*curves_by_arm[row["variant"]][:2], score)
+        row["frames_to_reference_final"] = (frames_to_reach(*curves_by_arm[row["variant"]][:2], score, lower)
                                             if learned else "n/a")
-    what = "greedy evaluation return" if measure == "eval" else "training return (last 100 episodes)"
-    write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure))
+    what = ("training return (last 100 episodes)" if measure == "train" else "greedy evaluation return"
+            if metric == "return" else f"held-out {metric} ({'lower' if lower else 'higher'} is better)")
+    write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure),
+                  "{:.2f}" if metric == "return" else "{:.4g}")
     return rows
 
 
 def _frames(frames: int | str | None, budget: int) -> str:
     if isinstance(frames, str):
-        return "n/a (the reference ended no higher than its first point)"
+        return "n/a (the reference ended no better than its first point)"
     return "not reached" if frames is None else f"{frames:,} ({frames / budget:.0%})"
 
 
 def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                  out: Path, title: str, what: str = "greedy evaluation return", name: str = "ablation") -> None:
-    """``<name>.csv``, ``<name>.md`` and ``<name>.png`` under ``out``; ``what`` names the measure."""
+                  out: Path, title: str, what: str = "greedy evaluation return", name: str = "ablation",
+                  num: str = "{:.2f}") -> None:
+    """``<name>.csv``, ``<name>.md`` and ``<name>.png`` under ``out``; ``what`` names the measure, ``num``
+    formats its values in the table."""
     with atomic_path(out / f"{name}.csv", suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
@@ -274,8 +287,9 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
     reference = rows[0]["reference"]
     lines = [f"# {title}", "", f"Measure: {what}.", "", "| variant | final (mean ± s.e.) | best point (mean ± s.e.) | "
              f"frames to {reference}'s final | seeds |", "|---|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {r['final_mean']:.2f} ± {r['final_se']:.2f} | {r['best_mean']:.2f} ± "
-              f"{r['best_se']:.2f} | {_frames(r['frames_to_reference_final'], r['env_steps'])} | {r['seeds']} |"
+    lines += [f"| {r['variant']} | {num.format(r['final_mean'])} ± {num.format(r['final_se'])} | "
+              f"{num.format(r['best_mean'])} ± {num.format(r['best_se'])} | "
+              f"{_frames(r['frames_to_reference_final'], r['env_steps'])} | {r['seeds']} |"
               for r in rows]
     with atomic_path(out / f"{name}.md", suffix=".md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")

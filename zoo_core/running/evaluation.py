@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,7 +29,7 @@ from zoo_core.errors import ZooError
 from zoo_core.running.atomic import atomic_path
 from zoo_core.running.stats import summarize
 
-__all__ = ["DEFAULT_BATCH", "EvalProtocol", "EvalResult", "evaluate", "write_results"]
+__all__ = ["DEFAULT_BATCH", "EvalProtocol", "EvalResult", "evaluate", "score_text", "write_results"]
 
 # How many envs run side by side by default. Enough to amortise one policy forward pass over
 # several observations, small enough that 8 env copies (e.g. Atari emulators) stay cheap.
@@ -43,6 +44,10 @@ def _is_int(v: object) -> bool:
 def _is_number(v: object) -> bool:
     """True for ints and floats, excluding bool."""
     return _is_int(v) or isinstance(v, (float, np.floating))
+
+
+# Fields added after protocols were first written: left out of the JSON at their defaults.
+_OPTIONAL = ("metric", "lower_is_better")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class EvalProtocol:
     seed: int = 0
     epsilon: float = 0.0
     max_steps: int | None = None
+    metric: str = "return"
+    lower_is_better: bool = False
 
     def __post_init__(self) -> None:
         """Validate the fields; raise ZooError naming the first bad one."""
@@ -84,6 +91,14 @@ class EvalProtocol:
             raise ZooError(
                 f"eval protocol: max_steps must be an integer >= 1 or null, got {self.max_steps!r}"
             )
+        if not isinstance(self.metric, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", self.metric):
+            raise ZooError(
+                f"eval protocol: metric must be a lowercase name such as 'return' or 'mse', got {self.metric!r}"
+            )
+        if not isinstance(self.lower_is_better, bool):
+            raise ZooError(f"eval protocol: lower_is_better must be true or false, got {self.lower_is_better!r}")
+        if self.metric == "return" and self.lower_is_better:
+            raise ZooError("eval protocol: a return is never lower-is-better")
         # Normalise numpy scalars / JSON ints to plain Python types so to_json and equality
         # behave the same however the protocol was built (frozen: go through object.__setattr__).
         object.__setattr__(self, "episodes", int(self.episodes))
@@ -93,8 +108,17 @@ class EvalProtocol:
             object.__setattr__(self, "max_steps", int(self.max_steps))
 
     def to_json(self) -> dict[str, Any]:
-        """Return every field as a JSON-ready dict: `{"env_id": ..., "episodes": ..., ...}`."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Return the fields as a JSON-ready dict: `{"env_id": ..., "episodes": ..., ...}`
+        (`metric` and `lower_is_better` only where they are not the defaults)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in _OPTIONAL:
+            if out[name] == _DEFAULTS[name]:
+                del out[name]
+        return out
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score `a` is at least as good as score `b` under this protocol's direction."""
+        return a <= b if self.lower_is_better else a >= b
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> EvalProtocol:
@@ -123,8 +147,10 @@ class EvalResult:
 
     Attributes:
         protocol: the protocol that produced it.
-        returns: undiscounted, unclipped return of each episode, in episode-index order.
-        lengths: number of steps of each episode, same order.
+        returns: undiscounted, unclipped return of each episode, in episode-index order; under a
+            protocol with another metric, that metric's value on each held-out item (the JSON keeps
+            the key `episode_returns`, so one reader serves both).
+        lengths: number of steps of each episode, same order (1 per held-out item).
         summary: `stats.summarize(returns)`, computed on construction.
     """
 
@@ -147,6 +173,19 @@ class EvalResult:
                 f"got {len(self.returns)}"
             )
         self.summary = summarize(self.returns)
+
+    def headline(self) -> str:
+        """The result in one phrase: ``mean 0.0123 mse over 1000 held-out items (IQM 0.0051, min 0,
+        max 0.25)``, or for returns ``mean 475.20 ± 9.10 over 20 episodes (IQM 480.00, ...)``."""
+        s, metric = self.summary, self.protocol.metric
+        if metric == "return":
+            return (f"mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
+                    f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f})")
+        return (f"mean {metric} {s['mean']:.4g} ± {s['std']:.2g} over {s['episodes']} held-out items "
+                f"(IQM {s['iqm']:.4g}, min {s['min']:.3g}, max {s['max']:.3g}; lower is better)"
+                if self.protocol.lower_is_better else
+                f"mean {metric} {s['mean']:.4g} ± {s['std']:.2g} over {s['episodes']} held-out items "
+                f"(IQM {s['iqm']:.4g}, min {s['min']:.3g}, max {s['max']:.3g})")
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict.
@@ -176,6 +215,15 @@ class EvalResult:
         if not isinstance(lengths, list) or not all(_is_int(n) for n in lengths):
             raise ZooError("eval result: episode_lengths must be a list of integers")
         return cls(protocol=protocol, returns=returns, lengths=lengths)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(EvalProtocol)}
+
+
+def score_text(x: float, metric: str = "return") -> str:
+    """A score as tables show it: two decimals for a return, four significant digits for a held-out
+    metric (an error of 0.0012 would read 0.00)."""
+    return f"{x:.2f}" if metric == "return" else f"{x:.4g}"
 
 
 def _render(env: gym.Env) -> np.ndarray:
@@ -219,10 +267,16 @@ def evaluate(
             frame after reset, then one after every step (length + 1 frames in all).
         batch: most envs to run at once, >= 1.
 
+    Raises:
+        ZooError: the protocol scores another metric than episode returns (an algorithm's own
+            evaluator runs those; see `zoo_core.host.session.Setup.evaluate`).
+
     Returns:
         An EvalResult with one return (sum of the env's rewards, unclipped) and one length per
         episode, in episode-index order.
     """
+    if protocol.metric != "return":
+        raise ZooError(f"evaluate: runs episodes for their return; this protocol scores {protocol.metric!r}")
     if not _is_int(batch) or batch < 1:
         raise ZooError(f"evaluate: batch must be an integer >= 1, got {batch!r}")
     n_episodes = protocol.episodes

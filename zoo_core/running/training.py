@@ -38,7 +38,7 @@ from zoo_core.running.checkpoint import (
     write_folder,
     write_json,
 )
-from zoo_core.running.evaluation import EvalProtocol, EvalResult, evaluate, write_results
+from zoo_core.running.evaluation import EvalProtocol, EvalResult, write_results
 from zoo_core.running.interrupts import StopSignals
 from zoo_core.running.logs import ProgressBar, RunLogger
 from zoo_core.running.loops import Loop, LoopState, step_loop
@@ -62,7 +62,8 @@ class TrainResult:
     """This session's periodic evaluations."""
     final: EvalResult | None = None
     best: float | None = None
-    """The best periodic evaluation mean of the whole run (what ``best/`` holds), resumes included."""
+    """The best periodic evaluation mean of the whole run (what ``best/`` holds), resumes included:
+    the highest return, or the lowest value of a lower-is-better metric."""
     stopped_early: str | None = None
     """Why training ended before its step budget (``run.target_return`` reached), else None."""
     complete: bool = False
@@ -70,7 +71,7 @@ class TrainResult:
 
     @property
     def best_eval_mean(self) -> float:
-        """The highest periodic evaluation mean of the run (nan when none ran)."""
+        """The best periodic evaluation mean of the run, in its metric's direction (nan when none ran)."""
         return float("nan") if self.best is None else self.best
 
 
@@ -120,8 +121,7 @@ class Trainer:
         state = state or {}
         self.episodes = state.get("episodes", 0)
         self.recent = collections.deque(state.get("recent_returns", []), maxlen=100)
-        best = state.get("best_eval")
-        self.best = -float("inf") if best is None else best
+        self.best: float | None = state.get("best_eval")
         self.wall_before = float(state.get("wall_s", 0.0))  # seconds trained before this session
         self.evaluations: list[dict[str, float]] = []
         self.stop = stop or StopSignals()
@@ -176,7 +176,7 @@ class Trainer:
                 reached = False
                 if self._due(run.eval_every, step, previous):
                     mean = self._evaluate(logger, step).summary["mean"]
-                    reached = run.target_return is not None and mean >= run.target_return
+                    reached = run.target_return is not None and self.protocol().better(mean, run.target_return)
                     if reached:
                         self.stopped_early = (
                             f"stopped at step {step}: the evaluation mean {mean:.1f} reached "
@@ -217,8 +217,7 @@ class Trainer:
         final = self._evaluate(logger, agent.env_steps, final=True)
         logger.close()
         self._plot()
-        return TrainResult(agent, self.run_dir, self.evaluations, final, self.best_or_none(),
-                           self.stopped_early)
+        return TrainResult(agent, self.run_dir, self.evaluations, final, self.best, self.stopped_early)
 
     def _interrupted(self, checkpoint: Path | None) -> RunInterrupted:
         signum, name = self.stop.signum or signal.SIGINT, self.stop.name or "SIGINT"
@@ -230,9 +229,6 @@ class Trainer:
             signum,
             checkpoint,
         )
-
-    def best_or_none(self) -> float | None:
-        return None if self.best == -float("inf") else self.best
 
     def recent_return(self) -> float | None:
         return float(np.mean(self.recent)) if self.recent else None
@@ -256,15 +252,11 @@ class Trainer:
 
     def protocol(self, episodes: int | None = None) -> EvalProtocol:
         """The periodic evaluation protocol of this run."""
-        return EvalProtocol(
-            env_id=self.setup.env_id,
-            episodes=episodes or self.run_cfg.eval_episodes,
-            seed=EVAL_SEED,
-            epsilon=self.run_cfg.eval_epsilon,
-        )
+        return self.setup.protocol(episodes or self.run_cfg.eval_episodes, EVAL_SEED, self.run_cfg.eval_epsilon)
 
     def _evaluate(self, logger: RunLogger, step: int, final: bool = False) -> EvalResult:
-        result = evaluate(self.agent.act, lambda: self.setup.make_env(training=False), self.protocol())
+        protocol = self.protocol()
+        result = self.setup.evaluate(self.agent, protocol)
         s = result.summary
         row = {
             "env_steps": step,
@@ -276,7 +268,7 @@ class Trainer:
         if not final:
             logger.log_eval(row)
             self.evaluations.append(row)
-            if s["mean"] >= self.best:
+            if self.best is None or protocol.better(s["mean"], self.best):
                 self.best = s["mean"]
                 self.save_agent(self.run_dir / "best", extra={"eval": row})
         else:
@@ -298,7 +290,7 @@ class Trainer:
         meta["loop"] = {
             "episodes": self.episodes,
             "recent_returns": list(self.recent),
-            "best_eval": self.best_or_none(),
+            "best_eval": self.best,
             "wall_s": self.wall(),
         }
         loop_tensors, meta["env"] = self.loop.state_dict()
