@@ -181,3 +181,8 @@ def test_frames_to_the_reference_are_timed_only_when_the_reference_learned(tmp_p
     rows = summarize("dqn+dueling", "CartPole-v1", {"dqn+dueling": flat, "dqn+dueling-dueling": other}, 2, tmp_path)
     assert [r["frames_to_reference_final"] for r in rows] == ["n/a", "n/a"]  # nothing learned to reach
     assert "n/a (the reference ended no better than its first point)" in (tmp_path / "ablation.md").read_text()
+
+
+def test_the_plugin_that_provides_the_algorithm_is_not_left_out():
+    # alphazero's recipe is the alphazero plugin alone: without it there is nothing to train.
+    assert [v.name for v in variants("alphazero")] == ["alphazero"]

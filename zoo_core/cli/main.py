@@ -375,6 +375,9 @@ def _enjoy(args: argparse.Namespace) -> int:
     run_dir = _run_directory(args.path)
     video = Path(args.video) if args.video else (run_dir / f"replay-{args.which}.mp4" if run_dir else None)
     agent, setup = _agent_and_env(args.path, args.which, args.env, args.gym_packages)
+    if setup.algorithm.metric != "return":
+        raise ZooError(f"zoo enjoy watches episodes; the {setup.algorithm.name} algorithm is judged by "
+                       f"{setup.algorithm.metric} on a held-out set (score it with zoo eval)")
     frames: list = []
     protocol = setup.protocol(1, args.seed, max_steps=args.max_steps)
     result = setup.evaluate(agent, protocol, record=frames.append if video else None)

@@ -53,6 +53,8 @@ def export_torchscript(agent: Any, path: Path) -> bool:
     # torch deprecates TorchScript, but it is the format the Open RL Leaderboard runs.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        # A pure function's shape checks become constants of the trace, which is fixed-shape anyway.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         traced = torch.jit.trace(policy, example, check_trace=False)
         traced.save(str(path))
     agent.network.train()

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from zoo_core.errors import ZooError
+from zoo_core.host.manager import build_catalog, make_manager
 from zoo_core.host.recipes import parse_recipe
 from zoo_core.host.session import all_recipes, resolve
 from zoo_core.running.atomic import atomic_path
@@ -45,14 +46,17 @@ class Variant:
 def variants(recipe_text: str) -> list[Variant]:
     """The full recipe, its plugin variants, and the recipe's declared ablations.
 
-    The plugin variants leave out one plugin each, or, for a recipe with an ``ablation_base``, are
-    the base alone and the base plus each other plugin (``unreal base+pixel_control`` trains
-    ``unreal-reward_prediction-value_replay``).
+    The plugin variants leave out one plugin each (but the one that provides the algorithm), or,
+    for a recipe with an ``ablation_base``, are the base alone and the base plus each other plugin
+    (``unreal base+pixel_control`` trains ``unreal-reward_prediction-value_replay``).
     """
     recipe, plugins = parse_recipe(recipe_text, all_recipes())
     out = [Variant(recipe_text, recipe_text)]
     if recipe.ablation_base is None:
-        out += [Variant(f"{recipe_text}-{p}", f"{recipe_text}-{p}") for p in plugins]
+        # The plugin that provides the algorithm itself (alphazero, predictron) is not a part to
+        # leave out: without it there is nothing to train.
+        owner = build_catalog(make_manager(plugins)).owners.get(f"algorithm:{recipe.algorithm}")
+        out += [Variant(f"{recipe_text}-{p}", f"{recipe_text}-{p}") for p in plugins if p != owner]
     else:
         extra = [p for p in plugins if p not in recipe.ablation_base]
 

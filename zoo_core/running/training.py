@@ -313,7 +313,8 @@ class Trainer:
         plot_learning_curve(
             self.run_dir / "eval.csv",
             self.run_dir / "learning_curve.png",
-            title=f"{self.setup.recipe_text} on {self.setup.env_id}",
+            title=f"{self.setup.recipe_text} on {self.setup.env_id}" + (
+                "" if self.setup.algorithm.metric == "return" else f": held-out {self.setup.algorithm.metric}"),
         )
 
 

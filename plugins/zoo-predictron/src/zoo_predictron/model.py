@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["Predictron", "PredictronOutputs"]
+__all__ = ["ConvNetBaseline", "Predictron", "PredictronOutputs"]
 
 
 @dataclass
@@ -92,3 +92,29 @@ class Predictron(nn.Module):
             vs.append(self.value(s))
         return PredictronOutputs(torch.stack(rs, 1), torch.stack(gammas, 1), torch.stack(lambdas, 1),
                                  torch.stack(vs, 1))
+
+
+class ConvNetBaseline(nn.Module):
+    """The paper's baselines, of the predictron's depth and width: the same representation, then ``k``
+    blocks of three 3x3 convolutions (as many as a core step has), then the value head on the last
+    state. ``shared``: one block applied ``k`` times (a recurrent ConvNet); else ``k`` blocks of their
+    own (a deep feed-forward ConvNet). Observations ``[B, C, H, W]`` -> predictions ``[B, P]``.
+    """
+
+    def __init__(self, obs_shape: tuple[int, int, int], predictions: int, k: int, shared: bool = True,
+                 channels: int = 32, hidden: int = 32):
+        super().__init__()
+        c, height, width = obs_shape
+        self.k, self.shared = k, shared
+        self.representation = _conv(c, channels)
+        self.blocks = nn.ModuleList([
+            nn.Sequential(_conv(channels, channels), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
+            for _ in range(1 if shared else k)
+        ])
+        self.value = _Head(channels, height, width, hidden, predictions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        s = self.representation(obs)
+        for step in range(self.k):
+            s = self.blocks[0 if self.shared else step](s)
+        return self.value(s)
