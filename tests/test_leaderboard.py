@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from zoo_core.cli.main import main
 from zoo_core.envs import make_env
+from zoo_core.host.session import installed_catalog
 from zoo_core.publishing.leaderboard import (
     Board,
     Bootstrap,
@@ -97,9 +98,9 @@ def test_score_is_hand_checkable_and_strata_are_seed_blocks():
 
 def test_shipped_protocols_describe_what_the_zoo_builds():
     boards = {b.env_id: b for b in map(Board.read, sorted((ROOT / "leaderboards").glob("*.json")))}
-    assert set(boards) == {"CartPole-v1", "Acrobot-v1", "MinAtar/Breakout-v1", "ALE/Pong-v5"}
+    assert set(boards) == {"CartPole-v1", "Acrobot-v1", "MinAtar/Breakout-v1", "ALE/Pong-v5", "Predictron/Maze20-v0"}
     for env_id, board in boards.items():
-        env = make_env(env_id, training=False)
+        env = make_env(env_id, training=False, families=list(installed_catalog().env_families.values()))
         assert env_description(env) == {k: board.protocol[k] for k in ("wrappers", "env_kwargs", "time_limit")}
         env.close()
         assert board.bootstrap == Bootstrap() and board.path.name == env_id.replace("/", "_") + ".json"
@@ -108,6 +109,9 @@ def test_shipped_protocols_describe_what_the_zoo_builds():
     pong = boards["ALE/Pong-v5"].protocol
     assert pong["epsilon"] == 0.001 and pong["env_kwargs"]["repeat_action_probability"] == 0.25
     assert pong["max_steps"] == 27_000 and "EpisodicLife" not in pong["wrappers"]
+    maze = boards["Predictron/Maze20-v0"]
+    assert (maze.metric, maze.lower_is_better, maze.eval_protocol.episodes) == ("mse", True, 1000)
+    assert maze.protocol["env_kwargs"] == {"size": 20, "density": 0.3}
 
 
 def test_submit_then_verify_catches_every_edit(lb, tmp_path, capsys):
