@@ -78,7 +78,7 @@ def test_cli_ablate_writes_table_and_plot_and_resumes(tmp_path):
     assert all(r["seeds"] == "2" and r["env_steps"] == "200" for r in rows)
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
     assert "| dqn+dueling |" in (out / "ablation.md").read_text()
-    assert "frames to dqn+dueling's final" in (out / "ablation.md").read_text()
+    assert "env steps to dqn+dueling's final" in (out / "ablation.md").read_text()
     assert {r["reference"] for r in rows} == {"dqn+dueling"}
     (finished,) = out.glob("dqn+dueling/*/seed0/results.json")  # under the folder of its settings
     stamp = finished.stat().st_mtime_ns

@@ -109,7 +109,7 @@ def test_an_ablation_of_an_error_times_the_fall_and_keeps_the_lowest_point(tmp_p
     full, other = tmp_path / "full", tmp_path / "other"
     _runs(full, [[0.5, 0.3, 0.1], [0.5, 0.3, 0.1]], [0.1, 0.1], lower=True)
     _runs(other, [[0.5, 0.08, 0.2], [0.5, 0.12, 0.2]], [0.2, 0.2], lower=True)
-    rows = summarize("dqn+dueling", "E", {"dqn+dueling": full, "dqn+dueling-dueling": other}, 2, tmp_path)
+    rows = summarize("dqn+dueling", "CartPole-v1", {"dqn+dueling": full, "dqn+dueling-dueling": other}, 2, tmp_path)
     assert [r["frames_to_reference_final"] for r in rows] == [300, 200]
     assert [r["best_mean"] for r in rows] == pytest.approx([0.1, 0.1])  # the lowest point, not the highest
     text = (tmp_path / "ablation.md").read_text()

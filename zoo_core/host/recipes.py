@@ -25,6 +25,8 @@ class Algorithm:
     :param metric: what it is judged by: ``return`` (episodes in an env, the default) or the name
         of a metric on a held-out set (``mse``) that ``evaluate`` computes.
     :param lower_is_better: the metric's direction.
+    :param step_unit: what one of its env steps is, as plots and tables name it (``env steps``; the
+        predictron's ``labelled mazes``).
     :param evaluate: ``evaluate(agent, setup, protocol, progress=bool) -> EvalResult``, the
         algorithm's own evaluation (:class:`zoo_core.running.evaluation.EvalProtocol` says how
         item i of the held-out set is drawn); None runs episodes of ``agent.act``. Every place that
@@ -40,6 +42,7 @@ class Algorithm:
     metric: str = "return"
     lower_is_better: bool = False
     evaluate: Callable[..., Any] | None = None
+    step_unit: str = "env steps"
 
     def __post_init__(self) -> None:
         if (self.metric == "return") != (self.evaluate is None):

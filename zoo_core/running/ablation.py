@@ -236,6 +236,7 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
         first = next(iter(folders.values())) / "seed0" / "results.json"
         protocol = json.loads(first.read_text()).get("protocol", {})
         metric, lower = protocol.get("metric", "return"), bool(protocol.get("lower_is_better", False))
+    unit = resolve(recipe_text, env_id).algorithm.step_unit
     rows, curves_by_arm = [], {}
     for name, folder in folders.items():
         runs = [folder / f"seed{seed}" for seed in range(seeds)]
@@ -269,7 +270,7 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
     what = ("training return (last 100 episodes)" if measure == "train" else "greedy evaluation return"
             if metric == "return" else f"held-out {metric} ({'lower' if lower else 'higher'} is better)")
     write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure),
-                  "{:.2f}" if metric == "return" else "{:.4g}")
+                  "{:.2f}" if metric == "return" else "{:.4g}", unit)
     return rows
 
 
@@ -281,16 +282,16 @@ def _frames(frames: int | str | None, budget: int) -> str:
 
 def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                   out: Path, title: str, what: str = "greedy evaluation return", name: str = "ablation",
-                  num: str = "{:.2f}") -> None:
+                  num: str = "{:.2f}", unit: str = "env steps") -> None:
     """``<name>.csv``, ``<name>.md`` and ``<name>.png`` under ``out``; ``what`` names the measure, ``num``
-    formats its values in the table."""
+    formats its values in the table, ``unit`` names the horizontal axis (the algorithm's step unit)."""
     with atomic_path(out / f"{name}.csv", suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     reference = rows[0]["reference"]
     lines = [f"# {title}", "", f"Measure: {what}.", "", "| variant | final (mean ± s.e.) | best point (mean ± s.e.) | "
-             f"frames to {reference}'s final | seeds |", "|---|---|---|---|---|"]
+             f"{unit} to {reference}'s final | seeds |", "|---|---|---|---|---|"]
     lines += [f"| {r['variant']} | {num.format(r['final_mean'])} ± {num.format(r['final_se'])} | "
               f"{num.format(r['best_mean'])} ± {num.format(r['best_se'])} | "
               f"{_frames(r['frames_to_reference_final'], r['env_steps'])} | {r['seeds']} |"
@@ -310,7 +311,7 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
         ax.fill_between(xs, mean - se, mean + se, color=line.get_color(), alpha=0.15)
     score = next(r["final_mean"] for r in rows if r["variant"] == reference)
     ax.axhline(score, color="0.4", linestyle="--", linewidth=1, label=f"{reference}: final")
-    ax.set_xlabel("environment steps")
+    ax.set_xlabel(unit)
     ax.set_ylabel(f"{what} (mean ± s.e. over seeds)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)

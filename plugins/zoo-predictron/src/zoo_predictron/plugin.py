@@ -27,7 +27,7 @@ def zoo_register_agents(register: Callable[[Any], None]) -> None:
     register(Algorithm(
         "predictron", PredictronConfig, build_predictron,
         "the predictron: an abstract model planned through end to end, judged by held-out mse",
-        loop=prediction_loop, metric=METRIC, lower_is_better=True, evaluate=evaluate_mse,
+        loop=prediction_loop, metric=METRIC, lower_is_better=True, evaluate=evaluate_mse, step_unit="labelled mazes",
     ))
     register(predictron_recipe())
 
