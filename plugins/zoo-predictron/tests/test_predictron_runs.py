@@ -4,6 +4,7 @@ a leaderboard ranked by held-out mse, and the refusals (enjoy, a return board, n
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,15 @@ def test_the_predictron_trains_only_on_prediction_tasks(tmp_path):
         train("predictron", "CartPole-v1", steps=16, seed=0, out=tmp_path / "x", overrides=TINY)
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
 
+
+
+def test_the_predictions_figure_draws_held_out_mazes(tmp_path, capsys):
+    import runpy
+
+    run = tmp_path / "run"
+    train("predictron", ENV, steps=16, seed=0, out=run, overrides=TINY)
+    script = Path(__file__).parents[1] / "scripts" / "predictions_figure.py"
+    main_fn = runpy.run_path(str(script))["main"]
+    assert main_fn([str(run), str(tmp_path / "f.png"), "--mazes", "2"]) == 0
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert main_fn([str(tmp_path / "nothing"), str(tmp_path / "g.png")]) == 2 and not (tmp_path / "g.png").exists()
