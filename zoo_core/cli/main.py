@@ -395,9 +395,11 @@ def _export(args: argparse.Namespace) -> int:
     out = export_agent(args.path, args.out, which=args.which, episodes=args.episodes, seed=args.seed,
                        video=not args.no_video, progress=_progress() and not args.no_progress,
                        gym_packages=args.gym_packages)
-    s = read_json(out / "results.json")
+    from zoo_core.running.evaluation import EvalResult
+
+    result = EvalResult.from_json(read_json(out / "results.json"))
     files = ", ".join(sorted(p.name for p in out.iterdir()))
-    print(f"exported {out}: mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes ({files})")
+    print(f"exported {out}: {result.headline()} ({files})")
     return 0
 
 
@@ -432,7 +434,7 @@ def _registry(args: argparse.Namespace) -> int:
         s = e["score"]
         source = "bundled" if e.get("bundled") else f"hf:{e['hub_repo']}@{(e.get('revision') or '')[:8]}"
         table.add_row(e["id"], e["recipe"], e["env_id"], ",".join(e.get("plugins", [])) or "-",
-                      f"{s['mean']:.1f} ± {s['std']:.1f}", "✓" if s.get("verified") else "-", source)
+                      registry.score_text(s), "✓" if s.get("verified") else "-", source)
     print_table(table)
     return 0
 

@@ -11,7 +11,8 @@
         "bundled": "agents/rainbow-cartpole-v1" | null,       # folder under registry/, offline
         "files": {"model.safetensors": "<sha256>", ...},      # every file a pull must match
         "score": {"mean": ..., "std": ..., "iqm": ..., "episodes": ..., "verified": bool,
-                  "leaderboard": "CartPole-v1" | null},
+                  "leaderboard": "CartPole-v1" | null,
+                  ["metric": "mse", "lower_is_better": true]},  # a held-out metric's score only
         "command": "zoo train ..."}]}                          # how it was trained
 
 Bundled folders hold every file of the agent folder except the TorchScript export, which the
@@ -160,7 +161,11 @@ def describe(entry: dict[str, Any]) -> str:
     """One line for listings."""
     s = entry["score"]
     mark = "verified" if s.get("verified") else "unverified"
-    if "metric" in s:
-        return (f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {s['metric']} {s['mean']:.4g} ± "
-                f"{s['std']:.2g} ({mark})")
-    return f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {s['mean']:.1f} ± {s['std']:.1f} ({mark})"
+    return f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {score_text(s)} ({mark})"
+
+
+def score_text(score: dict[str, Any]) -> str:
+    """A registry score as listings show it: ``475.2 ± 9.1``, or ``mse 0.1263 ± 0.093``."""
+    if "metric" in score:
+        return f"{score['metric']} {score['mean']:.4g} ± {score['std']:.2g}"
+    return f"{score['mean']:.1f} ± {score['std']:.1f}"
