@@ -114,3 +114,25 @@ def test_an_ablation_of_an_error_times_the_fall_and_keeps_the_lowest_point(tmp_p
     assert [r["best_mean"] for r in rows] == pytest.approx([0.1, 0.1])  # the lowest point, not the highest
     text = (tmp_path / "ablation.md").read_text()
     assert "Measure: held-out mse (lower is better)." in text and "| 0.1 ± 0 |" in text
+
+
+def test_a_metric_board_renders_lowest_first_with_its_metric(tmp_path):
+    from zoo_core.publishing.page import render
+
+    doc = json.loads((ROOT / "leaderboards" / "Predictron_Maze20-v0.json").read_text())
+
+    def entry(name, values):
+        return {"name": name, "agent": f"registry:{name}", "files": {"model.safetensors": name * 8,
+                "config.json": "c" * 64}, "episode_returns": values, "episode_lengths": [1] * len(values),
+                "mean": float(np.mean(values)), "std": float(np.std(values)), "iqm": float(np.mean(values)),
+                "ci": [0.0, 1.0], "protocol_sha256": "x"}
+
+    doc["entries"] = [entry("worse", [0.3, 0.2]), entry("better", [0.01, 0.02])]
+    (tmp_path / "Predictron_Maze20-v0.json").write_text(json.dumps(doc))
+    board = Board.read(tmp_path / "Predictron_Maze20-v0.json")
+    assert [e["name"] for e in board.ranked()] == ["better", "worse"]
+    assert board.entry_text(board.entries[1]) == "IQM 0.015 [0, 1], mean 0.015 ± 0.005 over 2 held-out items (mse)"
+    render([board], tmp_path / "site")
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "mse on 1000 held-out items" in page and "lower is better" in page
+    assert page.index("<td>better</td>") < page.index("<td>worse</td>")
