@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from zoo_predictron import lambda_preturn, maze_connectivity, preturns, random_mazes
-from zoo_predictron.model import Predictron
+from zoo_predictron.model import ConvNetBaseline, Predictron
 
 
 def test_outputs_have_the_preturn_functions_shapes():
@@ -56,3 +56,23 @@ def test_it_fits_the_connectivity_of_a_few_mazes():
         loss.backward()
         opt.step()
     assert mse().item() < 0.25 * first
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_the_baselines_have_the_predictron_s_depth_and_a_residual_option(shared):
+    torch.manual_seed(2)
+    plain = ConvNetBaseline((1, 6, 6), 6, k=3, shared=shared, channels=4, hidden=8)
+    predictron = Predictron((1, 6, 6), 6, k=3, shared=shared, channels=4, hidden=8)
+    convs = [m for m in plain.blocks.modules() if isinstance(m, torch.nn.Conv2d)]
+    core_convs = [m for core in predictron.cores for m in [*core.hidden.modules(), core.next_state]
+                  if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == len(core_convs) == (3 if shared else 9)  # three per step, as a core step has
+    obs = torch.rand(2, 1, 6, 6)
+    assert plain(obs).shape == (2, 6)
+    # With every block silenced, a residual network passes the representation straight to the value head.
+    skip = ConvNetBaseline((1, 6, 6), 6, k=3, shared=shared, channels=4, hidden=8, skip=True)
+    for m in skip.blocks.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.zeros_(m.weight)
+            torch.nn.init.zeros_(m.bias)
+    assert torch.allclose(skip(obs), skip.value(skip.representation(obs)))

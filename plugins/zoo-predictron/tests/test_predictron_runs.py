@@ -65,6 +65,8 @@ def test_a_run_resumes_exactly_and_is_judged_by_held_out_mse(tmp_path):
     ["predictron.use_lambda=false", "predictron.usage_weighting=false", "predictron.consistency_updates=0"],
     ["predictron.shared=false", "predictron.consistency_updates=2"],
     ["predictron.architecture=convnet", "predictron.usage_weighting=false", "predictron.consistency_updates=0"],
+    ["predictron.architecture=resnet", "predictron.shared=false", "predictron.usage_weighting=false",
+     "predictron.consistency_updates=0"],
 ])
 def test_every_arm_of_the_comparison_trains(tmp_path, variant):
     result = train("predictron", ENV, steps=16, seed=0, out=tmp_path / "run", overrides=[*TINY, *variant])

@@ -66,9 +66,9 @@ class PredictronAgent(NetworkWeights):
         if len(ctx.obs_shape) != 3:
             raise ZooError(f"the predictron reads images [C, H, W]; these observations are {list(ctx.obs_shape)} "
                            "(it is made for the Predictron/ envs)")
-        self.baseline = cfg.architecture == "convnet"
+        self.baseline = cfg.architecture != "predictron"
         if self.baseline and (cfg.consistency_updates or cfg.usage_weighting or not cfg.use_lambda):
-            raise ZooError("a convnet baseline has no preturns: set predictron.consistency_updates=0, "
+            raise ZooError(f"a {cfg.architecture} baseline has no preturns: set predictron.consistency_updates=0, "
                            "predictron.usage_weighting=false and leave predictron.use_lambda true")
         self.cfg = cfg
         torch.manual_seed(ctx.seed)
@@ -79,7 +79,7 @@ class PredictronAgent(NetworkWeights):
         shape = tuple(ctx.obs_shape)
         if self.baseline:
             self.network: torch.nn.Module = ConvNetBaseline(shape, self.predictions, cfg.k, cfg.shared,
-                                                            cfg.channels, cfg.hidden)
+                                                            cfg.channels, cfg.hidden, skip=cfg.architecture == "resnet")
         else:
             self.network = Predictron(shape, self.predictions, cfg.k, cfg.shared, cfg.use_lambda, cfg.channels,
                                       cfg.hidden)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from zoo_core.api import ZooError, param
 
-ARCHITECTURES = ("predictron", "convnet")
+ARCHITECTURES = ("predictron", "convnet", "resnet")
 
 
 @dataclass(frozen=True)
@@ -15,9 +15,9 @@ class PredictronConfig:
     examples (mazes); an update takes ``batch_size`` of them."""
 
     architecture: str = param(
-        "predictron", "predictron, or convnet: the paper's baseline of the same depth and width, k convolutional "
-        "blocks then the value head, regressing its one prediction to the target (with shared: a recurrent "
-        "ConvNet; without: a feed-forward one).")
+        "predictron", "predictron, or a baseline of the same depth and width, k convolutional blocks then the "
+        "value head, regressing its one prediction to the target: convnet (plain blocks) or resnet (each block "
+        "adds its input); with shared a recurrent network, without a feed-forward one.")
     k: int = param(8, "Core steps (the baselines' blocks): the preturns run from 0 to k steps.", ge=1)
     shared: bool = param(True, "One core (or convnet block) for every step, the paper's weight sharing, or k of "
                          "their own.")

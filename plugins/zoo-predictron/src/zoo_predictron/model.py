@@ -98,14 +98,16 @@ class ConvNetBaseline(nn.Module):
     """The paper's baselines, of the predictron's depth and width: the same representation, then ``k``
     blocks of three 3x3 convolutions (as many as a core step has), then the value head on the last
     state. ``shared``: one block applied ``k`` times (a recurrent ConvNet); else ``k`` blocks of their
-    own (a deep feed-forward ConvNet). Observations ``[B, C, H, W]`` -> predictions ``[B, P]``.
+    own (a deep feed-forward ConvNet). ``skip``: each block adds its input to its output (a residual
+    network), so the value head has a short path to the representation, as the predictron's v⁰ has.
+    Observations ``[B, C, H, W]`` -> predictions ``[B, P]``.
     """
 
     def __init__(self, obs_shape: tuple[int, int, int], predictions: int, k: int, shared: bool = True,
-                 channels: int = 32, hidden: int = 32):
+                 channels: int = 32, hidden: int = 32, skip: bool = False):
         super().__init__()
         c, height, width = obs_shape
-        self.k, self.shared = k, shared
+        self.k, self.shared, self.skip = k, shared, skip
         self.representation = _conv(c, channels)
         self.blocks = nn.ModuleList([
             nn.Sequential(_conv(channels, channels), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
@@ -116,5 +118,6 @@ class ConvNetBaseline(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         s = self.representation(obs)
         for step in range(self.k):
-            s = self.blocks[0 if self.shared else step](s)
+            out = self.blocks[0 if self.shared else step](s)
+            s = torch.relu(s + out) if self.skip else out
         return self.value(s)

@@ -20,6 +20,8 @@ ABLATIONS = {
     "rgamma-plain": {"predictron": {**_RGAMMA, **_NO_USAGE, **_NO_CONSISTENCY}},
     "feedforward-convnet": {"predictron": {**_CONVNET, "shared": False}},
     "recurrent-convnet": {"predictron": {**_CONVNET, "shared": True}},
+    "feedforward-resnet": {"predictron": {**_CONVNET, "architecture": "resnet", "shared": False}},
+    "recurrent-resnet": {"predictron": {**_CONVNET, "architecture": "resnet", "shared": True}},
 }
 
 
