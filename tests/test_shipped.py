@@ -22,7 +22,9 @@ def test_registry_agent_pulls_offline_and_matches_its_index(entry, monkeypatch):
     assert (config["recipe"], config["env_id"]) == (entry["recipe"], entry["env_id"])
     assert entry["score"]["verified"] and entry["score"]["leaderboard"] == entry["env_id"]
     card = (folder / "README.md").read_text()
-    assert f'value: "{entry["score"]["mean"]:.2f} +/- {entry["score"]["std"]:.2f}"' in card
+    score = entry["score"]
+    number = "{:.4g}" if "metric" in score else "{:.2f}"  # a held-out error is a small number
+    assert f'value: "{number.format(score["mean"])} +/- {number.format(score["std"])}"' in card
     assert "verified: true" in card
 
 
