@@ -299,15 +299,18 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
     with atomic_path(out / f"{name}.md", suffix=".md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 
+    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 5), dpi=100)
+    fig = Figure(figsize=(10, 5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for variant, (xs, mean, se) in curves.items():
+    # Ten variants fit the default colour cycle; beyond that, 20 distinct colours so no two arms share one.
+    colours = colormaps["tab20"].colors if len(curves) > 10 else [None] * len(curves)
+    for (variant, (xs, mean, se)), colour in zip(curves.items(), colours, strict=False):
         full = "-" not in variant and " " not in variant  # the full recipe, drawn thicker
-        (line,) = ax.plot(xs, mean, label=variant, linewidth=2 if full else 1.2)
+        (line,) = ax.plot(xs, mean, label=variant, linewidth=2 if full else 1.2, color=colour)
         ax.fill_between(xs, mean - se, mean + se, color=line.get_color(), alpha=0.15)
     score = next(r["final_mean"] for r in rows if r["variant"] == reference)
     ax.axhline(score, color="0.4", linestyle="--", linewidth=1, label=f"{reference}: final")
@@ -315,6 +318,6 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
     ax.set_ylabel(f"{what} (mean ± s.e. over seeds)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the curves
     with atomic_path(out / f"{name}.png", suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
