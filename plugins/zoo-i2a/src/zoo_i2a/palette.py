@@ -1,0 +1,31 @@
+"""Frames as cell kinds and back: a Sokoban frame uses one colour per cell kind, so the environment
+model predicts, per pixel, which of the palette's colours comes next (a classification, not a
+regression on RGB values). Pure numpy/torch."""
+
+from __future__ import annotations
+
+import torch
+
+from zoo_i2a.env import COLOURS
+
+__all__ = ["PALETTE", "frame_classes", "class_frames"]
+
+PALETTE = torch.tensor(list(COLOURS.values()), dtype=torch.uint8)
+"""``[K, 3]`` the colours of the K cell kinds, in :data:`zoo_i2a.env.COLOURS`' order."""
+
+
+def frame_classes(frames: torch.Tensor, palette: torch.Tensor = PALETTE) -> torch.Tensor:
+    """``uint8 [B, 3, H, W]`` frames -> ``int64 [B, H, W]``, each pixel's index in ``palette [K, 3]``.
+
+    :raises ValueError: a pixel whose colour is not in the palette.
+    """
+    match = (frames.unsqueeze(1) == palette.to(frames.device).view(1, -1, 3, 1, 1)).all(dim=2)  # [B, K, H, W]
+    if not bool(match.any(dim=1).all()):
+        raise ValueError("a frame has a colour outside the palette")
+    return match.to(torch.int64).argmax(dim=1)
+
+
+def class_frames(classes: torch.Tensor, palette: torch.Tensor = PALETTE) -> torch.Tensor:
+    """``int64 [B, H, W]`` palette indices -> ``uint8 [B, 3, H, W]`` frames."""
+    return palette.to(classes.device)[classes].permute(0, 3, 1, 2).contiguous()
+
