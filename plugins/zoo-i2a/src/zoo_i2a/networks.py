@@ -2,7 +2,7 @@
 encoder.
 
 - :class:`EnvModel`: an action-conditioned model of the next frame and reward. The action is
-  broadcast as one plane per action beside the frame; convolutions at the frame's resolution give
+  broadcast as one plane per action beside the frame; convolutions over the grid of cells give
   per-pixel logits over the palette's K colours ``[B, K, H, W]`` and a scalar reward ``[B]``.
 - :class:`RolloutEncoder`: encodes one imagined trajectory, frames ``[B, τ, 3, H, W]`` and rewards
   ``[B, τ]``, by a small CNN per frame and an LSTM over the steps taken in reverse order (the last
@@ -18,28 +18,39 @@ __all__ = ["EnvModel", "RolloutEncoder"]
 
 
 class EnvModel(nn.Module):
-    """``(frames uint8 [B, 3, H, W], actions int64 [B]) -> (logits [B, K, H, W], reward [B])``."""
+    """``(frames uint8 [B, 3, H, W], actions int64 [B]) -> (logits [B, K, H, W], reward [B])``.
 
-    def __init__(self, frame_shape: tuple[int, int, int], num_actions: int, num_colours: int, channels: int = 32):
+    It works at the level of cells: a ``cell``-sized convolution with stride ``cell`` reads the frame
+    and the action planes into a grid of cells, three 3x3 convolutions there (each cell sees the
+    cells up to three away, a push's reach and more), and a transposed convolution back to
+    per-pixel logits; the reward head reads the grid.
+    """
+
+    def __init__(self, frame_shape: tuple[int, int, int], num_actions: int, num_colours: int, channels: int = 32,
+                 cell: int = 4):
         super().__init__()
         c, height, width = frame_shape
-        self.num_actions = num_actions
+        if height % cell or width % cell:
+            raise ValueError(f"frames {height}x{width} are not a grid of {cell}-pixel cells")
+        self.frame_shape, self.num_actions, self.num_colours, self.channels, self.cell = (
+            tuple(frame_shape), num_actions, num_colours, channels, cell)
+        self.read = nn.Sequential(nn.Conv2d(c + num_actions, channels, cell, stride=cell), nn.ReLU())
         self.body = nn.Sequential(
-            nn.Conv2d(c + num_actions, channels, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
             nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
             nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
         )
-        self.frame_head = nn.Conv2d(channels, num_colours, 1)
-        self.reward_head = nn.Sequential(nn.Conv2d(channels, 4, 1), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(4 * height * width, 64), nn.ReLU(), nn.Linear(64, 1))
+        self.frame_head = nn.ConvTranspose2d(channels, num_colours, cell, stride=cell)
+        cells = (height // cell) * (width // cell)
+        self.reward_head = nn.Sequential(nn.Flatten(), nn.Linear(channels * cells, 64), nn.ReLU(), nn.Linear(64, 1))
 
     def forward(self, frames: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = frames.float() / 255.0
         b, _, h, w = x.shape
         planes = torch.zeros(b, self.num_actions, h, w, device=x.device, dtype=x.dtype)
         planes[torch.arange(b, device=x.device), actions] = 1.0  # the action, broadcast over the frame
-        features = self.body(torch.cat([x, planes], dim=1))
-        return self.frame_head(features), self.reward_head(features).squeeze(-1)
+        grid = self.body(self.read(torch.cat([x, planes], dim=1)))
+        return self.frame_head(grid), self.reward_head(grid).squeeze(-1)
 
 
 class RolloutEncoder(nn.Module):
