@@ -53,3 +53,20 @@ def test_a_model_folder_is_verified_and_only_a_model_loads(tmp_path):
         load_model(folder)  # edited after it was written: the manifest catches it
     with pytest.raises(ZooError):
         load_model(tmp_path / "nowhere")
+
+
+def test_the_command_trains_reports_and_saves_a_model(tmp_path, capsys):
+    from zoo_core.cli.main import main
+
+    out = tmp_path / "model"
+    args = ["i2a-model", "--env", "Sokoban/Room6x6-v0", "--frames", "500", "--steps", "30", "--batch-size", "16",
+            "--channels", "4", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    model, doc = load_model(out)
+    assert doc["error"] == {k: report[k] for k in ("pixel_error", "frame_error", "reward_mse")}
+    assert doc["held_out"] == report["held_out_transitions"] == 100 and doc["agent"] == "random"
+    assert doc["error"]["pixel_error"] < doc["error_untrained"]["pixel_error"]
+    assert main(args) == 2 and "already exists" in capsys.readouterr().err  # never overwrites
+    other = [*args[:2], "CartPole-v1", *args[3:-3], "--out", str(tmp_path / "x"), "--no-progress"]
+    assert main(other) == 2 and "--env must be one of Sokoban/" in capsys.readouterr().err

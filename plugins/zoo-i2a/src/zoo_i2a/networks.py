@@ -32,8 +32,9 @@ class EnvModel(nn.Module):
         c, height, width = frame_shape
         if height % cell or width % cell:
             raise ValueError(f"frames {height}x{width} are not a grid of {cell}-pixel cells")
+        # Plain ints: they go into the artifact's JSON (a gymnasium space's n is a numpy integer).
         self.frame_shape, self.num_actions, self.num_colours, self.channels, self.cell = (
-            tuple(frame_shape), num_actions, num_colours, channels, cell)
+            tuple(map(int, frame_shape)), int(num_actions), int(num_colours), int(channels), int(cell))
         self.read = nn.Sequential(nn.Conv2d(c + num_actions, channels, cell, stride=cell), nn.ReLU())
         self.body = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),

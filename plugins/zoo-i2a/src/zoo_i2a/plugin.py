@@ -1,4 +1,4 @@
-"""Hook glue: the ``Sokoban/`` env family (the I2A agent comes next)."""
+"""Hook glue: the ``Sokoban/`` env family and ``zoo i2a-model`` (the I2A agent comes next)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,10 @@ def zoo_register_envs(register: Callable[[Any], None]) -> None:
     from zoo_i2a.env import sokoban_family
 
     register(sokoban_family())
+
+
+@hookimpl
+def zoo_register_commands(register: Callable[..., None]) -> None:
+    from zoo_i2a.commands import register_commands
+
+    register_commands(register)
