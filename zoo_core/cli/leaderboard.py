@@ -88,7 +88,6 @@ def _show(args: argparse.Namespace) -> int:
 
     from zoo_core.cli.tables import print_table
     from zoo_core.publishing.leaderboard import find_board, verify_board
-    from zoo_core.running.evaluation import score_text
 
     board = find_board(args.env)
     problems = {} if args.no_verify else verify_board(board, _progress(args))
@@ -98,9 +97,6 @@ def _show(args: argparse.Namespace) -> int:
              f"{board.env_id}: {board.metric} on {p['episodes']} held-out items from seed {p['seed']}; ranked by IQM, "
              + ("lowest first" if board.lower_is_better else "highest first"))
 
-    def num(x: float) -> str:
-        return score_text(x, board.metric)
-
     table = Table("#", "name", "agent", "IQM [95% CI]", "mean ± std", "verified", title=title)
     for i, e in enumerate(board.ranked(), 1):
         if args.no_verify:
@@ -109,8 +105,7 @@ def _show(args: argparse.Namespace) -> int:
             mark = Text("✗ " + "; ".join(problems[e["name"]]), style="red")
         else:
             mark = Text("✓", style="green")
-        table.add_row(str(i), e["name"], e["agent"], f"{num(e['iqm'])} [{num(e['ci'][0])}, {num(e['ci'][1])}]",
-                      f"{num(e['mean'])} ± {num(e['std'])}", mark)
+        table.add_row(str(i), e["name"], e["agent"], board.iqm_text(e), board.mean_text(e), mark)
     print_table(table)
     if not board.entries:
         print("no entries yet")

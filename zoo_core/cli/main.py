@@ -434,7 +434,7 @@ def _registry(args: argparse.Namespace) -> int:
         s = e["score"]
         source = "bundled" if e.get("bundled") else f"hf:{e['hub_repo']}@{(e.get('revision') or '')[:8]}"
         table.add_row(e["id"], e["recipe"], e["env_id"], ",".join(e.get("plugins", [])) or "-",
-                      registry.score_text(s), "✓" if s.get("verified") else "-", source)
+                      registry.score_summary(s), "✓" if s.get("verified") else "-", source)
     print_table(table)
     return 0
 

@@ -30,6 +30,7 @@ import torch
 
 from zoo_core.errors import ZooError
 from zoo_core.running.checkpoint import EXPORTS, MANIFEST, read_json, save_safetensors, write_json, write_manifest
+from zoo_core.running.evaluation import score_text
 
 __all__ = ["EXPORTS", "export_agent", "write_model_card"]
 
@@ -162,7 +163,7 @@ def write_model_card(folder: Path, verified: dict[str, Any] | None) -> None:
     results = read_json(folder / "results.json")
     s, protocol = results, results["protocol"]
     metric = protocol.get("metric", "return")
-    fmt = "{:.2f}" if metric == "return" else "{:.4g}"
+    label = "" if metric == "return" else f"{metric} "
     if metric == "return":
         how = (f"Export evaluation: {s['episodes']} greedy episodes (ε = {protocol['epsilon']}), episode i reset "
                f"with seed\n{protocol['seed']} + i")
@@ -200,7 +201,7 @@ model-index:
       name: {doc["env_id"]}
     metrics:
     - type: {"mean_reward" if metric == "return" else metric}
-      value: "{fmt.format(mean)} +/- {fmt.format(std)}"
+      value: "{score_text(mean, metric)} +/- {score_text(std, metric)}"
       name: {"mean_reward" if metric == "return" else metric}
       verified: {"true" if verified else "false"}
 ---
@@ -209,8 +210,8 @@ model-index:
 
 An Agent Zoo agent: recipe `{name}` (algorithm `{doc["algorithm"]}`), plugins {plugins}.
 
-**Score:** {"" if metric == "return" else metric + " "}{fmt.format(mean)} +/- {fmt.format(std)}, {where}.
-{how}: mean {fmt.format(s["mean"])}, std {fmt.format(s["std"])}, IQM {fmt.format(s["iqm"])}.
+**Score:** {label}{score_text(mean, metric)} +/- {score_text(std, metric)}, {where}.
+{how}: mean {score_text(s["mean"], metric)}, std {score_text(s["std"], metric)}, IQM {score_text(s["iqm"], metric)}.
 
 **Trained with** (seed {doc["seed"]}, {doc["total_steps"]} env steps):
 

@@ -266,15 +266,21 @@ class Board:
         """What it ranks: ``return`` or a held-out metric's name."""
         return str(self.protocol.get("metric", "return"))
 
+    def iqm_text(self, entry: Mapping[str, Any]) -> str:
+        """``8.68 [8.02, 9.30]``: an entry's IQM and its interval, as the board's metric is shown."""
+        iqm, low, high = (score_text(x, self.metric) for x in (entry["iqm"], *entry["ci"]))
+        return f"{iqm} [{low}, {high}]"
+
+    def mean_text(self, entry: Mapping[str, Any]) -> str:
+        """``8.44 ± 2.75``: an entry's mean and standard deviation."""
+        return f"{score_text(entry['mean'], self.metric)} ± {score_text(entry['std'], self.metric)}"
+
     def entry_text(self, entry: Mapping[str, Any]) -> str:
         """An entry's numbers in one phrase: ``IQM 8.68 [8.02, 9.30], mean 8.44 ± 2.75 over 100 episodes``
         (four significant digits and "held-out items" on a metric's board)."""
-        def num(x: float) -> str:
-            return score_text(x, self.metric)
-
         what = "episodes" if self.metric == "return" else f"held-out items ({self.metric})"
-        return (f"IQM {num(entry['iqm'])} [{num(entry['ci'][0])}, {num(entry['ci'][1])}], "
-                f"mean {num(entry['mean'])} ± {num(entry['std'])} over {len(entry['episode_returns'])} {what}")
+        return (f"IQM {self.iqm_text(entry)}, mean {self.mean_text(entry)} over "
+                f"{len(entry['episode_returns'])} {what}")
 
     def ranked(self) -> list[Mapping[str, Any]]:
         """The entries, best first in the board's direction (:func:`rank`)."""

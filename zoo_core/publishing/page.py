@@ -12,7 +12,6 @@ from pathlib import Path
 
 from zoo_core.publishing.leaderboard import Board
 from zoo_core.running.atomic import atomic_path
-from zoo_core.running.evaluation import score_text
 
 __all__ = ["plot_board", "render"]
 
@@ -72,17 +71,14 @@ def _table_html(board: Board) -> str:
     if not board.entries:
         return "<p><em>No entries yet.</em></p>"
     rows = []
-    def num(x: float) -> str:
-        return score_text(x, board.metric)
-
     for i, e in enumerate(board.ranked(), 1):
         agent = e["agent"] + (f"@{e['commit'][:12]}" if e.get("commit") else "")
         cells = [
             f'<td class="num">{i}</td>',
             f"<td>{html.escape(e['name'])}</td>",
             f"<td><code>{html.escape(agent)}</code></td>",
-            f'<td class="num">{num(e["iqm"])} [{num(e["ci"][0])}, {num(e["ci"][1])}]</td>',
-            f'<td class="num">{num(e["mean"])} ± {num(e["std"])}</td>',
+            f'<td class="num">{board.iqm_text(e)}</td>',
+            f'<td class="num">{board.mean_text(e)}</td>',
             f"<td><code>{e['files']['model.safetensors'][:12]}</code></td>",
             f"<td>{html.escape(str(e.get('date', '')))}</td>",
         ]

@@ -161,10 +161,10 @@ def describe(entry: dict[str, Any]) -> str:
     """One line for listings."""
     s = entry["score"]
     mark = "verified" if s.get("verified") else "unverified"
-    return f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {score_text(s)} ({mark})"
+    return f"{entry['id']}: {entry['recipe']} on {entry['env_id']}, {score_summary(s)} ({mark})"
 
 
-def score_text(score: dict[str, Any]) -> str:
+def score_summary(score: dict[str, Any]) -> str:
     """A registry score as listings show it: ``475.2 ± 9.1``, or ``mse 0.1263 ± 0.093``."""
     if "metric" in score:
         return f"{score['metric']} {score['mean']:.4g} ± {score['std']:.2g}"

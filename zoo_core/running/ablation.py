@@ -31,6 +31,7 @@ from zoo_core.host.manager import build_catalog, make_manager
 from zoo_core.host.recipes import parse_recipe
 from zoo_core.host.session import all_recipes, resolve
 from zoo_core.running.atomic import atomic_path
+from zoo_core.running.evaluation import score_text
 from zoo_core.running.plots import read_csv_rows
 
 
@@ -270,7 +271,7 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
     what = ("training return (last 100 episodes)" if measure == "train" else "greedy evaluation return"
             if metric == "return" else f"held-out {metric} ({'lower' if lower else 'higher'} is better)")
     write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure),
-                  "{:.2f}" if metric == "return" else "{:.4g}", unit)
+                  metric, unit)
     return rows
 
 
@@ -282,9 +283,10 @@ def _frames(frames: int | str | None, budget: int) -> str:
 
 def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                   out: Path, title: str, what: str = "greedy evaluation return", name: str = "ablation",
-                  num: str = "{:.2f}", unit: str = "env steps") -> None:
-    """``<name>.csv``, ``<name>.md`` and ``<name>.png`` under ``out``; ``what`` names the measure, ``num``
-    formats its values in the table, ``unit`` names the horizontal axis (the algorithm's step unit)."""
+                  metric: str = "return", unit: str = "env steps") -> None:
+    """``<name>.csv``, ``<name>.md`` and ``<name>.png`` under ``out``; ``what`` names the measure, ``metric``
+    how its values are written (:func:`zoo_core.running.evaluation.score_text`), ``unit`` the horizontal
+    axis (the algorithm's step unit)."""
     with atomic_path(out / f"{name}.csv", suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
@@ -292,8 +294,8 @@ def write_summary(rows: list[dict[str, Any]], curves: Mapping[str, tuple[np.ndar
     reference = rows[0]["reference"]
     lines = [f"# {title}", "", f"Measure: {what}.", "", "| variant | final (mean ± s.e.) | best point (mean ± s.e.) | "
              f"{unit} to {reference}'s final | seeds |", "|---|---|---|---|---|"]
-    lines += [f"| {r['variant']} | {num.format(r['final_mean'])} ± {num.format(r['final_se'])} | "
-              f"{num.format(r['best_mean'])} ± {num.format(r['best_se'])} | "
+    lines += [f"| {r['variant']} | {score_text(r['final_mean'], metric)} ± {score_text(r['final_se'], metric)} | "
+              f"{score_text(r['best_mean'], metric)} ± {score_text(r['best_se'], metric)} | "
               f"{_frames(r['frames_to_reference_final'], r['env_steps'])} | {r['seeds']} |"
               for r in rows]
     with atomic_path(out / f"{name}.md", suffix=".md") as tmp:

@@ -181,11 +181,9 @@ class EvalResult:
         if metric == "return":
             return (f"mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
                     f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f})")
+        direction = "; lower is better" if self.protocol.lower_is_better else ""
         return (f"mean {metric} {s['mean']:.4g} ± {s['std']:.2g} over {s['episodes']} held-out items "
-                f"(IQM {s['iqm']:.4g}, min {s['min']:.3g}, max {s['max']:.3g}; lower is better)"
-                if self.protocol.lower_is_better else
-                f"mean {metric} {s['mean']:.4g} ± {s['std']:.2g} over {s['episodes']} held-out items "
-                f"(IQM {s['iqm']:.4g}, min {s['min']:.3g}, max {s['max']:.3g})")
+                f"(IQM {s['iqm']:.4g}, min {s['min']:.3g}, max {s['max']:.3g}{direction})")
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict.

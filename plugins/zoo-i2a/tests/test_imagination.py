@@ -56,7 +56,7 @@ def test_the_i2a_network_reads_both_paths_and_leaves_the_model_frozen():
     assert logits.shape == rollout_logits.shape == (3, 5) and value.shape == (3,)
     (logits.sum() + value.sum() + distillation_loss(rollout_logits, logits)).backward()
     assert all(p.grad is None for p in model.parameters())  # trained apart, frozen here
-    assert net.encoder.lstm.weight_ih_l0.grad is not None and net.model_free[0].weight.grad is not None
+    assert net.encoder.lstm.weight_ih_l0.grad is not None and net.model_free.net[0].weight.grad is not None
     assert net.rollout_policy.logits.weight.grad is not None
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from zoo_i2a.imagination import RolloutPolicy, imagine
-from zoo_i2a.networks import RolloutEncoder
+from zoo_i2a.networks import FrameCNN, RolloutEncoder
 
 __all__ = ["I2ANet", "distillation_loss"]
 
@@ -32,18 +32,12 @@ class I2ANet(nn.Module):
     def __init__(self, frame_shape: tuple[int, int, int], num_actions: int, env_model: nn.Module, depth: int = 3,
                  encoding: int = 64, channels: int = 32, hidden: int = 256):
         super().__init__()
-        c, height, width = frame_shape
         self.num_actions, self.depth = num_actions, depth
         self.env_model = env_model.requires_grad_(False).eval()
         self.rollout_policy = RolloutPolicy(frame_shape, num_actions)
         self.encoder = RolloutEncoder(frame_shape, encoding)
-        self.model_free = nn.Sequential(
-            nn.Conv2d(c, channels, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-        )
-        with torch.no_grad():
-            size = self.model_free(torch.zeros(1, c, height, width)).shape[1]
-        self.trunk = nn.Sequential(nn.Linear(size + num_actions * encoding, hidden), nn.ReLU())
+        self.model_free = FrameCNN(frame_shape, channels)
+        self.trunk = nn.Sequential(nn.Linear(self.model_free.size + num_actions * encoding, hidden), nn.ReLU())
         self.policy = nn.Linear(hidden, num_actions)
         self.value = nn.Linear(hidden, 1)
 
@@ -51,5 +45,5 @@ class I2ANet(nn.Module):
         b = obs.shape[0]
         frames, rewards = imagine(self.env_model, self.rollout_policy, obs, self.depth, self.num_actions)
         codes = self.encoder(frames.flatten(0, 1), rewards.flatten(0, 1)).view(b, -1)  # the aggregator
-        h = self.trunk(torch.cat([self.model_free(obs.float() / 255.0), codes], dim=-1))
+        h = self.trunk(torch.cat([self.model_free(obs), codes], dim=-1))
         return self.policy(h), self.value(h).squeeze(-1), self.rollout_policy(obs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from zoo_i2a.networks import FrameCNN
 from zoo_i2a.palette import PALETTE, class_frames, frame_classes
 
 __all__ = ["CopyModel", "RolloutPolicy", "imagine"]
@@ -37,17 +38,11 @@ class RolloutPolicy(nn.Module):
 
     def __init__(self, frame_shape: tuple[int, int, int], num_actions: int, channels: int = 16):
         super().__init__()
-        c, height, width = frame_shape
-        self.net = nn.Sequential(
-            nn.Conv2d(c, channels, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-        )
-        with torch.no_grad():
-            size = self.net(torch.zeros(1, c, height, width)).shape[1]
-        self.logits = nn.Linear(size, num_actions)
+        self.net = FrameCNN(frame_shape, channels)
+        self.logits = nn.Linear(self.net.size, num_actions)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.logits(self.net(frames.float() / 255.0))
+        return self.logits(self.net(frames))
 
 
 @torch.no_grad()

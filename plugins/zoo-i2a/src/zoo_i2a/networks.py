@@ -14,7 +14,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["EnvModel", "RolloutEncoder"]
+__all__ = ["EnvModel", "FrameCNN", "RolloutEncoder"]
+
+
+class FrameCNN(nn.Module):
+    """A small CNN over frames ``uint8 [B, 3, H, W]`` -> features ``[B, size]``: two 3x3 convolutions
+    of stride 2; what the rollout policy, the rollout encoder and I2A's model-free path read frames with."""
+
+    def __init__(self, frame_shape: tuple[int, int, int], channels: int = 16):
+        super().__init__()
+        c, height, width = frame_shape
+        self.net = nn.Sequential(
+            nn.Conv2d(c, channels, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+        )
+        with torch.no_grad():
+            self.size = int(self.net(torch.zeros(1, c, height, width)).shape[1])
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.net(frames.float() / 255.0)
 
 
 class EnvModel(nn.Module):
@@ -60,20 +78,14 @@ class RolloutEncoder(nn.Module):
 
     def __init__(self, frame_shape: tuple[int, int, int], hidden: int = 64, channels: int = 16):
         super().__init__()
-        c, height, width = frame_shape
-        self.cnn = nn.Sequential(
-            nn.Conv2d(c, channels, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-        )
-        with torch.no_grad():
-            size = self.cnn(torch.zeros(1, c, height, width)).shape[1]
-        self.lstm = nn.LSTM(size + 1, hidden, batch_first=True)
+        self.cnn = FrameCNN(frame_shape, channels)
+        self.lstm = nn.LSTM(self.cnn.size + 1, hidden, batch_first=True)
         self.hidden = hidden
 
     def step_features(self, frames: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
         """``[B, τ, 3, H, W]``, ``[B, τ]`` -> ``[B, τ, F + 1]``: each step's CNN features and reward."""
         b, t = frames.shape[:2]
-        features = self.cnn(frames.flatten(0, 1).float() / 255.0).view(b, t, -1)
+        features = self.cnn(frames.flatten(0, 1)).view(b, t, -1)
         return torch.cat([features, rewards.unsqueeze(-1).float()], dim=-1)
 
     def forward(self, frames: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
