@@ -24,7 +24,8 @@ What is here, by use:
   them, :class:`AuxTasks`, :func:`aux_columns`, :func:`build_aux_heads` and :func:`run_core`.
 * **Artifacts** of a plugin's own (I2A's environment model): :func:`write_folder` writes
   ``<stem>.safetensors`` and ``<stem>.json`` files with a manifest of their hashes, atomically;
-  :func:`load_checkpoint` verifies such a folder and reads it (never a pickle), as agents are read.
+  :func:`load_checkpoint` verifies such a folder and reads it (never a pickle), as agents are read;
+  :func:`registry_model` finds one bundled with the registry (``models/NAME``).
 * **Evaluation**: :class:`EvalProtocol` and :class:`EvalResult`, for an algorithm judged by a
   metric on a held-out set (:attr:`Algorithm.evaluate` gets the protocol, returns the result).
 * **Devices**: :func:`resolve_device` (``run.device`` -> ``torch.device``; a builder gets the result
@@ -85,6 +86,7 @@ from zoo_core.learning.replay import Batch, UniformReplay
 from zoo_core.learning.value_distribution import TDInputs
 from zoo_core.learning.value_learning import polyak_update
 from zoo_core.publishing.load import load
+from zoo_core.publishing.registry import bundled_model as registry_model
 from zoo_core.running.atomic import atomic_path
 from zoo_core.running.checkpoint import load_checkpoint, write_folder
 from zoo_core.running.evaluation import EvalProtocol, EvalResult
@@ -101,7 +103,8 @@ __all__ = [
     "ZooError", "atomic_path", "aux_columns", "build_aux_heads", "build_network", "check_finite", "clip_grad_norm",
     "exploration_role", "has_impls", "hookimpl", "ignore_stop_signals", "load", "load_checkpoint",
     "load_optimizer_state", "load_rng_state", "lookup_module", "make_section", "network_spec", "nonneg_int",
-    "optimizer_state", "param", "polyak_update", "positive_int", "progress_default", "register_fused_loss", "resolve",
+    "optimizer_state", "param", "polyak_update", "positive_int", "progress_default", "register_fused_loss",
+    "registry_model", "resolve",
     "resolve_device", "rng_state", "run_core", "seeded_rng", "shield_children", "to_device", "to_host",
     "torso_and_core", "unknown_env_error", "value_role", "with_prefix", "write_folder",
 ]

@@ -97,7 +97,10 @@ def _show(args: argparse.Namespace) -> int:
              f"{board.env_id}: {board.metric} on {p['episodes']} held-out items from seed {p['seed']}; ranked by IQM, "
              + ("lowest first" if board.lower_is_better else "highest first"))
 
-    table = Table("#", "name", "agent", "IQM [95% CI]", "mean ± std", "verified", title=title)
+    if board.success:
+        title = title.replace("; ranked by IQM", "; ranked by success rate, then IQM")
+    success = ("success",) if board.success else ()
+    table = Table("#", "name", "agent", *success, "IQM [95% CI]", "mean ± std", "verified", title=title)
     for i, e in enumerate(board.ranked(), 1):
         if args.no_verify:
             mark = Text("-")
@@ -105,7 +108,8 @@ def _show(args: argparse.Namespace) -> int:
             mark = Text("✗ " + "; ".join(problems[e["name"]]), style="red")
         else:
             mark = Text("✓", style="green")
-        table.add_row(str(i), e["name"], e["agent"], board.iqm_text(e), board.mean_text(e), mark)
+        table.add_row(str(i), e["name"], e["agent"], *([board.success_text(e)] if board.success else []),
+                      board.iqm_text(e), board.mean_text(e), mark)
     print_table(table)
     if not board.entries:
         print("no entries yet")

@@ -106,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()], default=[],
                    metavar="NAME,...", help="train only these variants (with the reference); default: all")
-    p.add_argument("--measure", choices=("eval", "train"), default="eval",
-                   help="compare the periodic greedy evaluations and the final one (default), or the mean return "
-                        "of the last 100 training episodes (the acting policy's own; finished runs are re-read)")
+    p.add_argument("--measure", choices=("eval", "train", "success"), default="eval",
+                   help="compare the periodic greedy evaluations and the final one (default), the mean return "
+                        "of the last 100 training episodes (the acting policy's own), or the evaluations' success "
+                        "rates (envs that report info['is_success']); finished runs are re-read")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("export", help="write a shareable agent folder (weights, card, results, video, TorchScript)")
@@ -318,7 +319,8 @@ def _report(result) -> None:
     elif final:
         print(
             f"final evaluation over {final['episodes']} episodes: mean {final['mean']:.1f} "
-            f"± {final['std']:.1f} (IQM {final['iqm']:.1f})"
+            f"± {final['std']:.1f} (IQM {final['iqm']:.1f}"
+            + (f", success {final['success_rate']:.0%})" if "success_rate" in final else ")")
         )
 
 

@@ -264,6 +264,21 @@ def zoo_aux_losses(agent: Agent, inputs: AuxInputs) -> torch.Tensor | None:
 
 
 @hookspec
+def zoo_new_agent(agent: Agent, config: dict[str, Any]) -> None:
+    """Prepare a newly built agent before it first learns: load pretrained parts into its network
+    (I2A's environment model, trained apart and frozen in the agent).
+
+    Called for every plugin once, when an agent is built for a new run; not when a saved agent is
+    rebuilt (resume, load, export), whose weights, pretrained parts included, come from its files.
+    The return value is ignored.
+
+    :param agent: the agent just built (``agent.network`` its network).
+    :param config: its resolved configuration (each plugin's section by name).
+    :raises ZooError: what the plugin needs cannot be read (a missing or damaged folder).
+    """
+
+
+@hookspec
 def zoo_after_update(agent: Agent, batch: Any, info: dict[str, Any]) -> None:
     """Observe one learner update (an observer: the return value is ignored).
 

@@ -24,6 +24,7 @@ from zoo_core.host.config import AgentConfig, resolve_config
 from zoo_core.host.context import BuildContext
 from zoo_core.host.manager import Catalog, build_catalog, catalog_manager, check_fits, make_manager
 from zoo_core.host.recipes import Algorithm, Recipe, parse_recipe
+from zoo_core.host.roles import call_each
 from zoo_core.learning.devices import resolve_device
 from zoo_core.learning.network_spec import NetworkSpec
 from zoo_core.running.evaluation import EvalProtocol, EvalResult, evaluate
@@ -205,4 +206,7 @@ def build_agent(
         spec=spec,
         device=resolve_device(setup.config["run"].device) if device is None else device,
     )
-    return setup.algorithm.build(ctx)
+    agent = setup.algorithm.build(ctx)
+    if spec is None:  # a new agent; a rebuilt one's pretrained parts come with its weights
+        call_each(setup.pm, "zoo_new_agent", agent=agent, config=setup.config)
+    return agent

@@ -80,6 +80,7 @@ EVALUATED_FILES = ("model.safetensors", "config.json")
 TOLERANCE = 1e-9
 _EVAL_KEYS = ("env_id", "episodes", "seed", "epsilon", "max_steps")
 _METRIC_KEYS = ("metric", "lower_is_better")  # present only on a board that ranks a held-out metric
+_OPTIONAL_KEYS = (*_METRIC_KEYS, "success")  # success: true on a board that ranks by success rate first
 _ENV_KEYS = ("wrappers", "env_kwargs", "time_limit")
 _ENTRY_KEYS = {"name", "agent", "files", "episode_returns", "episode_lengths", "mean", "std", "iqm", "ci",
                "protocol_sha256"}
@@ -148,11 +149,13 @@ def protocol_hash(protocol: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rank(entries: Sequence[Mapping[str, Any]], lower_is_better: bool = False) -> list[Mapping[str, Any]]:
+def rank(entries: Sequence[Mapping[str, Any]], lower_is_better: bool = False,
+         success: bool = False) -> list[Mapping[str, Any]]:
     """Entries best first: by IQM, then mean (highest first, or lowest for a lower-is-better
-    metric), then name."""
+    metric), then name; on a board that ranks by success, by success rate (highest first) before all."""
     sign = 1.0 if lower_is_better else -1.0
-    return sorted(entries, key=lambda e: (sign * e["iqm"], sign * e["mean"], e["name"]))
+    return sorted(entries, key=lambda e: (-e["success_rate"] if success else 0.0, sign * e["iqm"], sign * e["mean"],
+                                          e["name"]))
 
 
 def env_description(env: gym.Env) -> dict[str, Any]:
@@ -179,7 +182,8 @@ def _near(a: float, b: float) -> bool:
 
 
 def discrepancies(entry: Mapping[str, Any], protocol_sha256: str, files: Mapping[str, str],
-                  returns: Sequence[float], lengths: Sequence[int], bootstrap: Bootstrap) -> list[str]:
+                  returns: Sequence[float], lengths: Sequence[int], bootstrap: Bootstrap,
+                  successes: Sequence[bool] | None = None) -> list[str]:
     """What in a recorded entry does not match a fresh fetch and evaluation of its agent.
 
     Args:
@@ -188,6 +192,7 @@ def discrepancies(entry: Mapping[str, Any], protocol_sha256: str, files: Mapping
         files: sha256 of the evaluated files as fetched now.
         returns, lengths: per-episode returns and lengths of the re-evaluation.
         bootstrap: the protocol's bootstrap settings.
+        successes: per-episode successes of the re-evaluation (checked where the entry records them).
 
     Returns:
         One short phrase per mismatch (empty when everything reproduces): returns and lengths must
@@ -199,15 +204,18 @@ def discrepancies(entry: Mapping[str, Any], protocol_sha256: str, files: Mapping
     for name, digest in entry["files"].items():
         if files.get(name) != digest:
             problems.append(f"{name} sha256 is {str(files.get(name))[:12]}, recorded {str(digest)[:12]}")
-    for what, recorded, fresh in (("return", entry["episode_returns"], list(returns)),
-                                  ("length", entry["episode_lengths"], list(lengths))):
+    compared = [("returns", entry["episode_returns"], list(returns)),
+                ("lengths", entry["episode_lengths"], list(lengths))]
+    if "episode_successes" in entry:
+        compared.append(("successes", entry["episode_successes"], list(successes or [])))
+    for what, recorded, fresh in compared:
         if len(recorded) != len(fresh):
-            problems.append(f"{len(recorded)} episode {what}s recorded, {len(fresh)} re-evaluated")
+            problems.append(f"{len(recorded)} episode {what} recorded, {len(fresh)} re-evaluated")
             continue
         bad = [i for i, (r, f) in enumerate(zip(recorded, fresh, strict=True)) if r != f]
         if bad:
             i = bad[0]
-            problems.append(f"episode {what}s differ in {len(bad)} of {len(fresh)} episodes "
+            problems.append(f"episode {what} differ in {len(bad)} of {len(fresh)} episodes "
                             f"(episode {i}: recorded {recorded[i]}, re-evaluated {fresh[i]})")
     derived = score(returns, bootstrap)
     for key in ("mean", "std", "iqm"):
@@ -237,6 +245,17 @@ def _check_entry(i: int, entry: Mapping[str, Any]) -> None:
         raise ValueError(f"entry {i} ('{entry['name']}') has a malformed files, returns, lengths or statistic")
 
 
+def _check_successes(i: int, entry: Mapping[str, Any]) -> None:
+    """Raise ValueError if entry `i` of a board that ranks by success lacks its successes or they
+    do not agree with its returns and success rate."""
+    successes, rate = entry.get("episode_successes"), entry.get("success_rate")
+    if (not isinstance(successes, list) or not all(isinstance(x, bool) for x in successes)
+            or len(successes) != len(entry["episode_returns"]) or not _is_number(rate)
+            or not _near(float(rate), sum(successes) / max(1, len(successes)))):
+        raise ValueError(f"entry {i} ('{entry['name']}') lacks its episode_successes or success_rate, "
+                         "or they disagree")
+
+
 @dataclass
 class Board:
     """One leaderboard file: its protocol (as written) and entries."""
@@ -262,6 +281,16 @@ class Board:
         return bool(self.protocol.get("lower_is_better", False))
 
     @property
+    def success(self) -> bool:
+        """Whether the board records each episode's success and ranks by the success rate first
+        (protocol key ``success``; Sokoban's solved levels)."""
+        return bool(self.protocol.get("success", False))
+
+    def success_text(self, entry: Mapping[str, Any]) -> str:
+        """``34%``: an entry's success rate (empty on a board without successes)."""
+        return f"{entry['success_rate']:.0%}" if "success_rate" in entry else ""
+
+    @property
     def metric(self) -> str:
         """What it ranks: ``return`` or a held-out metric's name."""
         return str(self.protocol.get("metric", "return"))
@@ -279,12 +308,13 @@ class Board:
         """An entry's numbers in one phrase: ``IQM 8.68 [8.02, 9.30], mean 8.44 ± 2.75 over 100 episodes``
         (four significant digits and "held-out items" on a metric's board)."""
         what = "episodes" if self.metric == "return" else f"held-out items ({self.metric})"
-        return (f"IQM {self.iqm_text(entry)}, mean {self.mean_text(entry)} over "
+        success = f"success {self.success_text(entry)}, " if "success_rate" in entry else ""
+        return (f"{success}IQM {self.iqm_text(entry)}, mean {self.mean_text(entry)} over "
                 f"{len(entry['episode_returns'])} {what}")
 
     def ranked(self) -> list[Mapping[str, Any]]:
         """The entries, best first in the board's direction (:func:`rank`)."""
-        return rank(self.entries, self.lower_is_better)
+        return rank(self.entries, self.lower_is_better, self.success)
 
     @property
     def bootstrap(self) -> Bootstrap:
@@ -305,14 +335,18 @@ class Board:
             if doc.get("format") != FORMAT or not isinstance(entries, list):
                 raise ValueError(f"expected format {FORMAT} and a list of entries")
             expected = {*_EVAL_KEYS, *_ENV_KEYS, "bootstrap"}
-            if set(protocol) - set(_METRIC_KEYS) != expected:
+            if set(protocol) - set(_OPTIONAL_KEYS) != expected:
                 raise ValueError(f"protocol keys must be {', '.join(sorted(expected))} (and optionally "
-                                 f"{', '.join(_METRIC_KEYS)})")
+                                 f"{', '.join(_OPTIONAL_KEYS)})")
+            if not isinstance(protocol.get("success", False), bool):
+                raise ValueError("protocol key success must be true or false")
             board = cls(Path(path), str(doc.get("description", "")), protocol, entries)
             if board.eval_protocol.episodes < 1 or board.bootstrap.stratum_size < 1:
                 raise ValueError("episodes and bootstrap.stratum_size must be >= 1")
             for i, entry in enumerate(entries):
                 _check_entry(i, entry)
+                if board.success:
+                    _check_successes(i, entry)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, ZooError) as exc:
             raise ZooError(f"leaderboard {path}: {exc}") from None
         return board
@@ -439,6 +473,11 @@ def submit(ident: str, name: str | None = None, replace: bool = False, progress:
     if taken:
         raise ZooError(f"the {board.env_id} leaderboard already has an entry named '{name}'; pick another --name")
     ev = evaluate_folder(folder, board, progress)
+    successes: dict[str, Any] = {}
+    if board.success:
+        if ev.result.successes is None:
+            raise ZooError(f"the {board.env_id} leaderboard ranks by success, but the env reported none")
+        successes = {"episode_successes": ev.result.successes, "success_rate": ev.result.summary["success_rate"]}
     entry = {
         "name": name,
         "agent": agent_id,
@@ -447,6 +486,7 @@ def submit(ident: str, name: str | None = None, replace: bool = False, progress:
         "files": ev.files,
         "episode_returns": ev.result.returns,
         "episode_lengths": ev.result.lengths,
+        **successes,
         **score(ev.result.returns, board.bootstrap),
         "zoo_version": __version__,
         "plugin_versions": ev.plugin_versions,
@@ -468,7 +508,8 @@ def verify_entry(board: Board, entry: Mapping[str, Any], progress: bool = False)
         return [f"cannot re-evaluate: {exc}"]
     except Exception as exc:  # a broken agent is a failed entry, not a crashed verify
         return [f"cannot re-evaluate: {type(exc).__name__}: {exc}"]
-    problems = discrepancies(entry, board.sha256, ev.files, ev.result.returns, ev.result.lengths, board.bootstrap)
+    problems = discrepancies(entry, board.sha256, ev.files, ev.result.returns, ev.result.lengths, board.bootstrap,
+                             ev.result.successes)
     if problems and entry.get("zoo_version") != __version__:
         problems.append(f"(recorded with zoo {entry.get('zoo_version')}, this is {__version__})")
     return problems
@@ -506,7 +547,7 @@ def verified_score(folder: Path) -> dict[str, Any] | None:
                     "leaderboard": board.env_id,
                     "env_id": board.env_id,
                     "name": entry["name"],
-                    **{k: entry[k] for k in ("mean", "std", "iqm", "ci")},
+                    **{k: entry[k] for k in ("mean", "std", "iqm", "ci", "success_rate") if k in entry},
                     "metric": board.metric,
                     "lower_is_better": board.lower_is_better,
                     "episodes": len(entry["episode_returns"]),

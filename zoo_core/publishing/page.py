@@ -60,6 +60,8 @@ def _protocol_html(board: Board) -> str:
         f"ε = {p['epsilon']}" + (" (greedy)" if p["epsilon"] == 0 else ""),
         f"step cap per episode: {cap}; env time limit: {p['time_limit'] or 'none'}",
         f"env (outermost first): <code>{html.escape(' → '.join(p['wrappers']))}</code>",
+        *(["ranked by the success rate (the fraction of episodes the env reports as successes), then IQM"]
+          if board.success else []),
         f"IQM {b['confidence']:.0%} CI: stratified bootstrap, {b['reps']} resamples, strata of "
         f"{b['stratum_size']} consecutive episodes, rng seed {b['seed']}",
         f"protocol sha256 <code>{board.sha256[:16]}…</code>",
@@ -79,11 +81,13 @@ def _table_html(board: Board) -> str:
             f"<td><code>{html.escape(agent)}</code></td>",
             f'<td class="num">{board.iqm_text(e)}</td>',
             f'<td class="num">{board.mean_text(e)}</td>',
+            *([f'<td class="num">{board.success_text(e)}</td>'] if board.success else []),
             f"<td><code>{e['files']['model.safetensors'][:12]}</code></td>",
             f"<td>{html.escape(str(e.get('date', '')))}</td>",
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    columns = ("#", "name", "agent", "IQM [95% CI]", "mean ± std", "model sha256", "date")
+    columns = ("#", "name", "agent", "IQM [95% CI]", "mean ± std", *(("success",) if board.success else ()),
+               "model sha256", "date")
     head = "".join(f"<th>{h}</th>" for h in columns)
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 

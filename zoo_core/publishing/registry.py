@@ -15,6 +15,10 @@
                   ["metric": "mse", "lower_is_better": true]},  # a held-out metric's score only
         "command": "zoo train ..."}]}                          # how it was trained
 
+Plugins' own artifacts that agents are built from (I2A's environment models) are bundled under
+``models/NAME/``, each a folder with a manifest, read by :func:`bundled_model` (``registry:NAME``
+where a plugin takes a model).
+
 Bundled folders hold every file of the agent folder except the TorchScript export, which the
 zoo never reads (its hash stays in the folder's manifest, so the Hub copy can be checked).
 """
@@ -30,11 +34,26 @@ from zoo_core.errors import ZooError
 from zoo_core.publishing.paths import refuse_shipped, registry_dir
 from zoo_core.running.checkpoint import EXPORTS, read_json, verify_folder, write_json
 
-__all__ = ["add", "bundled_folder", "describe", "load_index", "lookup", "score_of", "search"]
+__all__ = ["add", "bundled_folder", "bundled_model", "describe", "load_index", "lookup", "score_of", "search"]
 
 INDEX = "index.json"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def bundled_model(name: str, root: Path | None = None) -> Path:
+    """The folder of a bundled plugin artifact, ``models/NAME`` of the registry, verified against its
+    manifest.
+
+    :raises ZooError: no such model (the message lists the bundled ones), or a damaged folder.
+    """
+    base = (root or registry_dir()) / "models"
+    folder = base / name
+    if not _ID.match(name) or not folder.is_dir():
+        have = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        raise ZooError(f"no bundled model '{name}' in the registry; bundled: {', '.join(have) or '(none)'}")
+    verify_folder(folder)
+    return folder
 
 
 def load_index(root: Path | None = None) -> dict[str, Any]:

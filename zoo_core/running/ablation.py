@@ -116,31 +116,47 @@ def plan(recipe_text: str, env_id: str, steps: int, overrides: Sequence[str] = (
 
 # What an ablation compares: the periodic greedy evaluations and the final evaluation (``eval``), or
 # the mean return of the last 100 training episodes at each log row (``train``: the acting policy's
-# own returns, what the UNREAL and IMPALA papers plot; for the DQN family they include ε's actions).
-MEASURES = ("eval", "train")
+# own returns, what the UNREAL and IMPALA papers plot; for the DQN family they include ε's actions),
+# or the fraction of evaluation episodes that succeeded (``success``: envs that report
+# ``info["is_success"]``, such as Sokoban's solved levels, the I2A paper's measure).
+MEASURES = ("eval", "train", "success")
 
 
 def curve(run_dir: Path, measure: str = "eval") -> tuple[np.ndarray, np.ndarray]:
-    """A run's curve: ``(env_steps [K], value [K])`` of its periodic evaluations (``eval``) or of its
-    training log's recent-return column (``train``; rows before the first finished episode left out)."""
+    """A run's curve: ``(env_steps [K], value [K])`` of its periodic evaluations (``eval``, or their
+    success rates, ``success``) or of its training log's recent-return column (``train``; rows before
+    the first finished episode left out).
+
+    :raises ZooError: ``success`` of a run whose env reported no successes.
+    """
     if measure == "train":
         rows = [r for r in read_csv_rows(run_dir / "progress.csv") if r.get("return_mean") not in (None, "")]
         key = "return_mean"
+    elif measure == "success":
+        rows, key = read_csv_rows(run_dir / "eval.csv"), "eval_success"
+        if any(r.get(key) in (None, "") for r in rows):
+            raise ZooError(f"{run_dir}: its env reports no successes (info['is_success']); measure eval or train")
     else:
         rows, key = read_csv_rows(run_dir / "eval.csv"), "eval_mean"
     return np.array([float(r["env_steps"]) for r in rows]), np.array([float(r[key]) for r in rows])
 
 
 def summary_name(measure: str) -> str:
-    """The summary files' name: ``ablation`` (evaluations) or ``ablation-train``."""
+    """The summary files' name: ``ablation`` (evaluations), ``ablation-train`` or ``ablation-success``."""
     return "ablation" if measure == "eval" else f"ablation-{measure}"
 
 
 def final_score(run_dir: Path, measure: str = "eval") -> float:
-    """A finished run's final score: its final evaluation's mean, or its last recent training return."""
+    """A finished run's final score: its final evaluation's mean (or success rate), or its last recent
+    training return."""
     if measure == "train":
         return float(curve(run_dir, "train")[1][-1])
-    return float(json.loads((run_dir / "results.json").read_text())["mean"])
+    results = json.loads((run_dir / "results.json").read_text())
+    if measure == "success":
+        if "success_rate" not in results:
+            raise ZooError(f"{run_dir}: its final evaluation reports no successes; measure eval or train")
+        return float(results["success_rate"])
+    return float(results["mean"])
 
 
 def mean_and_se(curves: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -268,8 +284,12 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
         row["reference"] = reference
         row["frames_to_reference_final"] = (frames_to_reach(*curves_by_arm[row["variant"]][:2], score, lower)
                                             if learned else "n/a")
-    what = ("training return (last 100 episodes)" if measure == "train" else "greedy evaluation return"
-            if metric == "return" else f"held-out {metric} ({'lower' if lower else 'higher'} is better)")
+    what = {"train": "training return (last 100 episodes)",
+            "success": "success rate of the greedy evaluations (the fraction of episodes that succeeded)"}.get(
+        measure, "greedy evaluation return" if metric == "return"
+        else f"held-out {metric} ({'lower' if lower else 'higher'} is better)")
+    if measure == "success":
+        metric = "success"
     write_summary(rows, curves_by_arm, out, f"{recipe_text} ablation on {env_id}", what, summary_name(measure),
                   metric, unit)
     return rows

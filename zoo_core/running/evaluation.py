@@ -4,6 +4,10 @@ An `EvalProtocol` says exactly how a policy is scored (env, number of episodes, 
 step cap), so that two numbers produced under the same protocol are comparable. `evaluate`
 runs it; `write_results` stores the outcome as results.json.
 
+Success: an env that says whether an episode achieved its goal (gymnasium's convention, also
+Stable-Baselines3's: ``info["is_success"]`` at the episode's last step; Sokoban's solved levels)
+gets its episodes' successes recorded beside their returns, and the success rate in the summary.
+
 Determinism: episode i always starts with `env.reset(seed=protocol.seed + i)` and draws its
 ε decisions from its own generator `np.random.default_rng([protocol.seed, i])`, so an
 episode's trajectory depends only on its index, never on which env slot ran it or on how
@@ -151,12 +155,16 @@ class EvalResult:
             protocol with another metric, that metric's value on each held-out item (the JSON keeps
             the key `episode_returns`, so one reader serves both).
         lengths: number of steps of each episode, same order (1 per held-out item).
-        summary: `stats.summarize(returns)`, computed on construction.
+        successes: whether each episode succeeded (``info["is_success"]`` at its last step), same
+            order; None when the env does not say.
+        summary: `stats.summarize(returns)`, computed on construction, plus `success_rate` (the
+            fraction of successes) when there are successes.
     """
 
     protocol: EvalProtocol
     returns: list[float]
     lengths: list[int]
+    successes: list[bool] | None = None
     summary: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -173,14 +181,20 @@ class EvalResult:
                 f"got {len(self.returns)}"
             )
         self.summary = summarize(self.returns)
+        if self.successes is not None:
+            self.successes = [bool(x) for x in self.successes]
+            if len(self.successes) != len(self.returns):
+                raise ZooError(f"eval result: {len(self.returns)} returns but {len(self.successes)} successes")
+            self.summary["success_rate"] = sum(self.successes) / len(self.successes)
 
     def headline(self) -> str:
         """The result in one phrase: ``mean 0.0123 mse over 1000 held-out items (IQM 0.0051, min 0,
         max 0.25)``, or for returns ``mean 475.20 ± 9.10 over 20 episodes (IQM 480.00, ...)``."""
         s, metric = self.summary, self.protocol.metric
         if metric == "return":
+            success = f", success {s['success_rate']:.0%}" if "success_rate" in s else ""
             return (f"mean {s['mean']:.2f} ± {s['std']:.2f} over {s['episodes']} episodes "
-                    f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f})")
+                    f"(IQM {s['iqm']:.2f}, min {s['min']:.1f}, max {s['max']:.1f}{success})")
         direction = "; lower is better" if self.protocol.lower_is_better else ""
         return (f"mean {metric} {s['mean']:.4g} ± {s['std']:.2g} over {s['episodes']} held-out items "
                 f"(IQM {s['iqm']:.4g}, min {s['min']:.3g}, max {s['max']:.3g}{direction})")
@@ -190,12 +204,15 @@ class EvalResult:
 
         `{"protocol": {...}, "episode_returns": [...], "episode_lengths": [...]}` plus the
         summary keys at the top level (`episodes`, `mean`, `std`, `min`, `max`, `median`, `iqm`),
-        so the headline numbers are one lookup away.
+        so the headline numbers are one lookup away; with successes also `episode_successes` and
+        `success_rate`.
         """
+        successes = {} if self.successes is None else {"episode_successes": list(self.successes)}
         return {
             "protocol": self.protocol.to_json(),
             "episode_returns": list(self.returns),
             "episode_lengths": list(self.lengths),
+            **successes,
             **self.summary,
         }
 
@@ -212,7 +229,11 @@ class EvalResult:
             raise ZooError("eval result: episode_returns must be a list of numbers")
         if not isinstance(lengths, list) or not all(_is_int(n) for n in lengths):
             raise ZooError("eval result: episode_lengths must be a list of integers")
-        return cls(protocol=protocol, returns=returns, lengths=lengths)
+        successes = d.get("episode_successes")
+        if successes is not None and (not isinstance(successes, list)
+                                      or not all(isinstance(x, bool) for x in successes)):
+            raise ZooError("eval result: episode_successes must be a list of true/false")
+        return cls(protocol=protocol, returns=returns, lengths=lengths, successes=successes)
 
 
 _DEFAULTS = {f.name: f.default for f in fields(EvalProtocol)}
@@ -271,7 +292,8 @@ def evaluate(
 
     Returns:
         An EvalResult with one return (sum of the env's rewards, unclipped) and one length per
-        episode, in episode-index order.
+        episode, in episode-index order, and each episode's success when the env reported
+        ``info["is_success"]`` at the end of every episode.
     """
     if protocol.metric != "return":
         raise ZooError(f"evaluate: runs episodes for their return; this protocol scores {protocol.metric!r}")
@@ -284,6 +306,7 @@ def evaluate(
 
     returns = [0.0] * n_episodes
     lengths = [0] * n_episodes
+    successes: list[bool | None] = [None] * n_episodes
     envs: list[gym.Env] = []
     progress_bar = None
     try:
@@ -372,13 +395,15 @@ def evaluate(
                             action = action_start + _random_action(envs[s], n_actions, rng)
                 else:
                     action = actions[j]
-                obs[s], reward, terminated, truncated, _ = envs[s].step(action)
+                obs[s], reward, terminated, truncated, info = envs[s].step(action)
                 returns[i] += float(reward)
                 lengths[i] += 1
                 if record is not None and i == 0:
                     record(_render(envs[s]))
                 capped = max_steps is not None and lengths[i] >= max_steps
                 if terminated or truncated or capped:
+                    if "is_success" in info:
+                        successes[i] = bool(info["is_success"])
                     if progress_bar is not None:
                         progress_bar.advance(task)
                     start(s)
@@ -388,7 +413,8 @@ def evaluate(
         for env in envs:
             env.close()
 
-    return EvalResult(protocol=protocol, returns=returns, lengths=lengths)
+    reported = None if any(x is None for x in successes) else [bool(x) for x in successes]
+    return EvalResult(protocol=protocol, returns=returns, lengths=lengths, successes=reported)
 
 
 def write_results(result: EvalResult, path: Path, extra: Mapping[str, Any] | None = None) -> None:

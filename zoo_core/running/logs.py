@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 TRAIN_COLUMNS = ["env_steps", "updates", "episodes", "return_mean", "loss", "epsilon", "steps_per_s", "wall_s"]
-EVAL_COLUMNS = ["env_steps", "eval_mean", "eval_std", "eval_iqm", "eval_episodes"]
+# eval_success: the fraction of evaluation episodes that succeeded, empty where the env does not say.
+EVAL_COLUMNS = ["env_steps", "eval_mean", "eval_std", "eval_iqm", "eval_episodes", "eval_success"]
 
 
 class CSVLog:

@@ -264,6 +264,7 @@ class Trainer:
             "eval_std": s["std"],
             "eval_iqm": s["iqm"],
             "eval_episodes": s["episodes"],
+            "eval_success": s.get("success_rate"),
         }
         if not final:
             logger.log_eval(row)

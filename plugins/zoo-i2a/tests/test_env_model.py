@@ -59,8 +59,8 @@ def test_the_command_trains_reports_and_saves_a_model(tmp_path, capsys):
     from zoo_core.cli.main import main
 
     out = tmp_path / "model"
-    args = ["i2a-model", "--env", "Sokoban/Room6x6-v0", "--frames", "500", "--steps", "30", "--batch-size", "16",
-            "--channels", "4", "--out", str(out), "--no-progress"]
+    args = ["i2a-model", "--env", "Sokoban/Room6x6-v0", "--frames", "500", "--steps", "60", "--batch-size", "16",
+            "--lr", "0.01", "--channels", "4", "--out", str(out), "--no-progress"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     model, doc = load_model(out)

@@ -99,7 +99,7 @@ def test_the_env_frames_rewards_and_step_cap():
     obs, info = env.reset(seed=7)
     again, _ = env.reset(seed=7)
     assert obs.shape == (3, 24, 24) and obs.dtype == np.uint8 and np.array_equal(obs, again)
-    assert info == {"solved": False, "level_seed": 7}
+    assert info == {"is_success": False, "level_seed": 7}
     cell = obs[:, ::4, ::4].transpose(1, 2, 0)  # one pixel per cell
     player = env.player
     assert tuple(cell[player]) == COLOURS["player"]

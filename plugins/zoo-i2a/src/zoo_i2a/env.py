@@ -51,7 +51,8 @@ def frame(level: Level, boxes: frozenset, player: tuple[int, int], cell_pixels: 
 class SokobanEnv(gym.Env):
     """One generated level per episode; see the module docstring.
 
-    ``info["solved"]`` says whether the episode's level was solved (at its end), ``info["level_seed"]``
+    ``info["is_success"]`` says whether the episode's level is solved (gymnasium's name: evaluations
+    count the solved levels), ``info["level_seed"]``
     which level it was. ``level``, ``boxes`` and ``player`` let tools (solvers, models) read the state.
     """
 
@@ -97,7 +98,7 @@ class SokobanEnv(gym.Env):
 
     def _info(self, solved: bool) -> dict:
         assert self.level is not None
-        return {"solved": solved or is_solved(self.level.targets, self.boxes), "level_seed": self.level_seed}
+        return {"is_success": solved or is_solved(self.level.targets, self.boxes), "level_seed": self.level_seed}
 
     def render(self) -> np.ndarray | None:
         """The state at 16 pixels a cell, ``uint8 [H * 16, W * 16, 3]``."""

@@ -8,7 +8,7 @@ import torch
 
 from zoo_i2a.env import COLOURS
 
-__all__ = ["PALETTE", "frame_classes", "class_frames"]
+__all__ = ["PALETTE", "cells_frame", "cells_one_hot", "class_frames", "frame_cells", "frame_classes"]
 
 PALETTE = torch.tensor(list(COLOURS.values()), dtype=torch.uint8)
 """``[K, 3]`` the colours of the K cell kinds, in :data:`zoo_i2a.env.COLOURS`' order."""
@@ -29,3 +29,22 @@ def class_frames(classes: torch.Tensor, palette: torch.Tensor = PALETTE) -> torc
     """``int64 [B, H, W]`` palette indices -> ``uint8 [B, 3, H, W]`` frames."""
     return palette.to(classes.device)[classes].permute(0, 3, 1, 2).contiguous()
 
+
+
+def frame_cells(frames: torch.Tensor, cell: int) -> torch.Tensor:
+    """``uint8 [B, 3, H, W]`` frames of ``cell``-pixel cells -> ``int64 [B, H / cell, W / cell]``, each
+    cell's index in the palette (a cell is one colour: its corner pixel says which).
+
+    :raises ValueError: a cell whose colour is not in the palette.
+    """
+    return frame_classes(frames[:, :, ::cell, ::cell])
+
+
+def cells_frame(cells: torch.Tensor, cell: int) -> torch.Tensor:
+    """``int64 [B, h, w]`` palette indices of cells -> ``uint8 [B, 3, h * cell, w * cell]`` frames."""
+    return class_frames(cells.repeat_interleave(cell, dim=1).repeat_interleave(cell, dim=2))
+
+
+def cells_one_hot(cells: torch.Tensor, num_colours: int = len(PALETTE)) -> torch.Tensor:
+    """``int64 [B, h, w]`` -> ``float [B, K, h, w]``: one plane per cell kind, what the networks read."""
+    return torch.nn.functional.one_hot(cells, num_colours).permute(0, 3, 1, 2).float()

@@ -1,0 +1,46 @@
+"""Which environment model an agent imagines with: ``i2a.model`` read as a choice and a folder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from zoo_core.api import ZooError, load_checkpoint, registry_model
+
+__all__ = ["ModelChoice", "resolve_model"]
+
+
+class ModelChoice:
+    """``imagination`` (``learned``, ``copy``, ``none``); for a learned model its ``folder``, its
+    document (sizes, env, error) and the sha256 of its weights."""
+
+    def __init__(self, imagination: str, folder: Path | None = None, doc: dict[str, Any] | None = None,
+                 sha256: str | None = None):
+        self.imagination, self.folder, self.doc, self.sha256 = imagination, folder, doc, sha256
+
+
+def resolve_model(text: str, frame_shape: tuple[int, ...], num_actions: int) -> ModelChoice:
+    """Read ``i2a.model``: ``copy``, ``none``, ``registry:NAME`` or a folder of ``zoo i2a-model``; a
+    learned model is verified and must be for this env's frames and actions.
+
+    :raises ZooError: empty, no such folder, not a model, or a model of another env.
+    """
+    if text in ("copy", "none"):
+        return ModelChoice(text)
+    if not text:
+        raise ZooError("i2a.model is not set: give an environment model (a folder written by `zoo i2a-model`, "
+                       "registry:NAME), copy or none, e.g. --set i2a.model=copy")
+    folder = registry_model(text.removeprefix("registry:")) if text.startswith("registry:") else Path(text)
+    if not folder.is_dir():
+        raise ZooError(f"i2a.model: no such folder {text}")
+    _, docs = load_checkpoint(folder)
+    doc = docs.get("env_model")
+    if not doc or doc.get("kind") != "i2a-env-model":
+        raise ZooError(f"i2a.model: {text} is not an I2A environment model (no env_model.json)")
+    if list(doc["frame_shape"]) != list(frame_shape) or int(doc["num_actions"]) != int(num_actions):
+        raise ZooError(f"i2a.model: {text} models {doc.get('env_id')} (frames {doc['frame_shape']}, "
+                       f"{doc['num_actions']} actions), not the agent's env (frames {list(frame_shape)}, "
+                       f"{num_actions} actions)")
+    sha = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    return ModelChoice("learned", folder, doc, sha)
