@@ -98,7 +98,8 @@ def test_score_is_hand_checkable_and_strata_are_seed_blocks():
 
 def test_shipped_protocols_describe_what_the_zoo_builds():
     boards = {b.env_id: b for b in map(Board.read, sorted((ROOT / "leaderboards").glob("*.json")))}
-    assert set(boards) == {"CartPole-v1", "Acrobot-v1", "MinAtar/Breakout-v1", "ALE/Pong-v5", "Predictron/Maze20-v0"}
+    assert set(boards) == {"CartPole-v1", "Acrobot-v1", "MinAtar/Breakout-v1", "ALE/Pong-v5", "Predictron/Maze20-v0",
+                           "Sokoban/Room6x6-v0"}
     for env_id, board in boards.items():
         env = make_env(env_id, training=False, families=list(installed_catalog().env_families.values()))
         assert env_description(env) == {k: board.protocol[k] for k in ("wrappers", "env_kwargs", "time_limit")}
@@ -112,6 +113,9 @@ def test_shipped_protocols_describe_what_the_zoo_builds():
     maze = boards["Predictron/Maze20-v0"]
     assert (maze.metric, maze.lower_is_better, maze.eval_protocol.episodes) == ("mse", True, 1000)
     assert maze.protocol["env_kwargs"] == {"size": 20, "density": 0.3}
+    sokoban = boards["Sokoban/Room6x6-v0"]
+    assert sokoban.success and sokoban.eval_protocol.sample and not boards["CartPole-v1"].success
+    assert sokoban.protocol["env_kwargs"] == {"height": 6, "width": 6, "boxes": 1, "max_steps": 40}
 
 
 def test_submit_then_verify_catches_every_edit(lb, tmp_path, capsys):

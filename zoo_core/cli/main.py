@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", help="evaluate on another env with the same spaces")
     p.add_argument("--seed", type=nonneg_int, default=0, help="episode i is seeded with seed+i")
     p.add_argument("--epsilon", type=float, default=0.0, help="ε of ε-greedy evaluation (0 = greedy)")
+    p.add_argument("--sample", action="store_true",
+                   help="draw actions from the agent's policy instead of its argmax (actor-critic agents)")
     p.add_argument("--max-steps", type=positive_int, help="cap on steps per episode")
     p.add_argument("--which", choices=("latest", "best"), default="latest", help="checkpoint of a run directory")
     p.add_argument("--out", help="JSON file of the results (default: a run directory's results-eval-WHICH.json; "
@@ -358,7 +360,7 @@ def _eval(args: argparse.Namespace) -> int:
     from zoo_core.running.evaluation import write_results
 
     agent, setup = _agent_and_env(args.path, args.which, args.env, args.gym_packages)
-    protocol = setup.protocol(args.episodes, args.seed, args.epsilon, args.max_steps)
+    protocol = setup.protocol(args.episodes, args.seed, args.epsilon, args.max_steps, sample=args.sample)
     result = setup.evaluate(agent, protocol, progress=_progress() and not args.no_progress)
     # Never the run's own results.json (its final evaluation), nor the working directory unasked;
     # an agent folder is left alone too (a file outside its manifest would fail its next load).
@@ -381,7 +383,8 @@ def _enjoy(args: argparse.Namespace) -> int:
         raise ZooError(f"zoo enjoy watches episodes; the {setup.algorithm.name} algorithm is judged by "
                        f"{setup.algorithm.metric} on a held-out set (score it with zoo eval)")
     frames: list = []
-    protocol = setup.protocol(1, args.seed, max_steps=args.max_steps)
+    # As its runs evaluated it: a policy they sampled is sampled here too.
+    protocol = setup.protocol(1, args.seed, max_steps=args.max_steps, sample=setup.config["run"].eval_sample)
     result = setup.evaluate(agent, protocol, record=frames.append if video else None)
     if video:
         write_video(frames, video)

@@ -105,7 +105,9 @@ class Agent(Protocol):
     """What the trainer, evaluation, checkpoints and ``zoo export`` ask of any agent.
 
     ``act`` is the public greedy policy (one observation -> an int, a batch ``[N, *obs_shape]`` ->
-    ``[N]``); ``env_steps`` counts env steps summed over parallel envs; ``train_state`` is
+    ``[N]``); an agent with a stochastic policy (actor-critic) may add ``act_sampled(obs [N, ...],
+    draws [N]) -> [N]``, each row's action drawn from its policy by its uniform draw, for protocols
+    that sample; ``env_steps`` counts env steps summed over parallel envs; ``train_state`` is
     everything besides the weights an exact resume needs (tensors and JSON).
     """
 

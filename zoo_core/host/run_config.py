@@ -17,6 +17,8 @@ class RunConfig:
     eval_every: int = param(5_000, "Env steps between greedy evaluations (0: only at the end).", ge=0)
     eval_episodes: int = param(10, "Episodes per periodic evaluation.", ge=1)
     eval_epsilon: float = param(0.0, "ε of the periodic evaluations (Atari protocols use 0.001).", ge=0, le=1)
+    eval_sample: bool = param(
+        False, "Evaluations draw actions from the agent's policy instead of its argmax (actor-critic agents).")
     checkpoint_every: int = param(10_000, "Env steps between checkpoints (0: only at the end).", ge=0)
     checkpoint_minutes: float = param(
         10.0, "Wall-clock minutes between checkpoints, beside checkpoint_every (0: steps only); a kill loses "

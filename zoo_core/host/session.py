@@ -64,24 +64,27 @@ class Setup:
         return ScaleReward(env, run.reward_scale) if training and run.reward_scale != 1.0 else env
 
     def protocol(self, episodes: int, seed: int, epsilon: float = 0.0, max_steps: int | None = None,
-                 env_id: str | None = None) -> EvalProtocol:
+                 env_id: str | None = None, sample: bool = False) -> EvalProtocol:
         """An evaluation protocol for this agent: what its algorithm is judged by, on ``env_id``
-        (default its own env)."""
+        (default its own env); ``sample`` draws actions from the policy."""
         algorithm = self.algorithm
         return EvalProtocol(env_id=env_id or self.env_id, episodes=episodes, seed=seed, epsilon=epsilon,
-                            max_steps=max_steps, metric=algorithm.metric, lower_is_better=algorithm.lower_is_better)
+                            max_steps=max_steps, metric=algorithm.metric, lower_is_better=algorithm.lower_is_better,
+                            sample=sample)
 
     def evaluate(self, agent: Any, protocol: EvalProtocol, *, progress: bool = False,
                  record: Callable[[np.ndarray], None] | None = None) -> EvalResult:
         """Score ``agent`` under ``protocol``: the one entry point every evaluation goes through.
 
-        Episodes of ``agent.act`` in this setup's env (:func:`zoo_core.running.evaluation.evaluate`),
-        or the algorithm's own evaluator where it declares a held-out metric.
+        Episodes of ``agent.act`` (``agent.act_sampled`` under a protocol that samples) in this
+        setup's env (:func:`zoo_core.running.evaluation.evaluate`), or the algorithm's own evaluator
+        where it declares a held-out metric.
 
         :param record: called with each rgb frame of episode 0 (the env is made with rgb_array
             rendering); episodes only.
         :raises ZooError: the protocol scores another metric than the algorithm is judged by (a
-            return leaderboard for a predictor, or the reverse), or ``record`` for a held-out metric.
+            return leaderboard for a predictor, or the reverse), ``record`` for a held-out metric, or
+            a protocol that samples for an agent with no policy to sample (the DQN family's).
         """
         algorithm = self.algorithm
         if (protocol.metric, protocol.lower_is_better) != (algorithm.metric, algorithm.lower_is_better):
@@ -97,7 +100,13 @@ class Setup:
                                "set; it has no episodes to watch or record")
             return algorithm.evaluate(agent, self, protocol, progress=progress)
         render = "rgb_array" if record is not None else None
-        return evaluate(agent.act, lambda: self.make_env(training=False, render_mode=render), protocol,
+        policy = agent.act
+        if protocol.sample:
+            policy = getattr(agent, "act_sampled", None)
+            if policy is None:
+                raise ZooError(f"the {algorithm.name} agent acts by its values, with no policy to sample; "
+                               "evaluate it without sampling")
+        return evaluate(policy, lambda: self.make_env(training=False, render_mode=render), protocol,
                         progress=progress, record=record)
 
 

@@ -35,18 +35,22 @@ from zoo_core.running.evaluation import score_text
 __all__ = ["EXPORTS", "export_agent", "write_model_card"]
 
 
-def export_torchscript(agent: Any, path: Path) -> bool:
+def export_torchscript(agent: Any, path: Path, example_obs: Any = None) -> bool:
     """Traces the greedy policy (eval mode: NoisyNet on its means) to TorchScript at `path`.
 
     An agent says what to trace with ``greedy_module()`` (observations ``[N, *obs_shape]`` ->
     actions ``[N]``), or None when its policy has memory, which a stateless trace cannot carry;
-    then nothing is written and False returned.
+    then nothing is written and False returned. ``example_obs``: one observation to trace with
+    (zeros of the observation shape when None).
     """
     import numpy as np
 
     shape = tuple(agent.spec.obs_shape)
     dtype = np.dtype(agent.doc["signature"].get("obs_dtype", "float32"))
-    example = torch.as_tensor(np.zeros((2, *shape), dtype))
+    # A real observation where there is one: a network may check its input is what the env gives
+    # (I2A reads Sokoban frames as cells of known colours, and zeros are no such frame).
+    example = torch.as_tensor(np.zeros((2, *shape), dtype) if example_obs is None
+                              else np.stack([np.asarray(example_obs, dtype)] * 2))
     policy = agent.greedy_module()
     if policy is None:
         return False
@@ -102,10 +106,13 @@ def export_agent(
         save_safetensors(agent.model_tensors(), tmp / "model.safetensors")
         probe = setup.make_env(training=False)
         doc = dict(agent.doc, eval_wrappers=wrapper_chain(probe), env_description=setup.family.description)
+        example_obs, _ = probe.reset(seed=seed)
         probe.close()
         write_json(tmp / "config.json", doc)
         frames: list = []
-        result = setup.evaluate(agent, setup.protocol(episodes, seed), progress=progress,
+        # As the run evaluated it: a policy that its runs sampled is sampled here too.
+        result = setup.evaluate(agent, setup.protocol(episodes, seed, sample=setup.config["run"].eval_sample),
+                                progress=progress,
                                 record=frames.append if video else None)
         write_results(result, tmp / "results.json", extra={"agent": str(source)})
         if video:
@@ -116,7 +123,7 @@ def export_agent(
 
             plot_learning_curve(run_dir / "eval.csv", tmp / "learning_curve.png",
                                 title=f"{doc['recipe']} on {doc['env_id']}")
-        if not export_torchscript(agent, tmp / "agent.pt"):
+        if not export_torchscript(agent, tmp / "agent.pt", example_obs):
             print(f"note: {doc['recipe']} acts with memory; no stateless agent.pt was written", file=sys.stderr)
         write_model_card(tmp, None)  # writes README.md and the manifest
         tmp.rename(out)

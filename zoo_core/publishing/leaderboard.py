@@ -79,7 +79,8 @@ EVALUATED_FILES = ("model.safetensors", "config.json")
 # Derived floats (mean, std, IQM, CI) may differ by summation order across platforms, no more.
 TOLERANCE = 1e-9
 _EVAL_KEYS = ("env_id", "episodes", "seed", "epsilon", "max_steps")
-_METRIC_KEYS = ("metric", "lower_is_better")  # present only on a board that ranks a held-out metric
+# Present only where not the default: a board that ranks a held-out metric, or samples the policy.
+_METRIC_KEYS = ("metric", "lower_is_better", "sample")
 _OPTIONAL_KEYS = (*_METRIC_KEYS, "success")  # success: true on a board that ranks by success rate first
 _ENV_KEYS = ("wrappers", "env_kwargs", "time_limit")
 _ENTRY_KEYS = {"name", "agent", "files", "episode_returns", "episode_lengths", "mean", "std", "iqm", "ci",

@@ -51,7 +51,7 @@ def _is_number(v: object) -> bool:
 
 
 # Fields added after protocols were first written: left out of the JSON at their defaults.
-_OPTIONAL = ("metric", "lower_is_better")
+_OPTIONAL = ("metric", "lower_is_better", "sample")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,12 @@ class EvalProtocol:
             step, in [0, 1]. 0 is greedy; Atari protocols commonly use 0.001 or 0.05.
         max_steps: per-episode step cap (the episode is truncated there), or None to rely on
             the env's own time limit.
+        metric, lower_is_better: what is scored and in which direction (episode returns, or an
+            algorithm's held-out metric).
+        sample: draw each action from the agent's policy (an actor-critic's softmax) instead of
+            taking its most likely one; each draw comes from the episode's own generator, so an
+            episode stays a function of its index. A broad policy's argmax can repeat itself
+            forever in a deterministic env (Sokoban), where the policy itself would not.
     """
 
     env_id: str
@@ -75,6 +81,7 @@ class EvalProtocol:
     max_steps: int | None = None
     metric: str = "return"
     lower_is_better: bool = False
+    sample: bool = False
 
     def __post_init__(self) -> None:
         """Validate the fields; raise ZooError naming the first bad one."""
@@ -101,6 +108,8 @@ class EvalProtocol:
             )
         if not isinstance(self.lower_is_better, bool):
             raise ZooError(f"eval protocol: lower_is_better must be true or false, got {self.lower_is_better!r}")
+        if not isinstance(self.sample, bool):
+            raise ZooError(f"eval protocol: sample must be true or false, got {self.sample!r}")
         if self.metric == "return" and self.lower_is_better:
             raise ZooError("eval protocol: a return is never lower-is-better")
         # Normalise numpy scalars / JSON ints to plain Python types so to_json and equality
@@ -113,7 +122,7 @@ class EvalProtocol:
 
     def to_json(self) -> dict[str, Any]:
         """Return the fields as a JSON-ready dict: `{"env_id": ..., "episodes": ..., ...}`
-        (`metric` and `lower_is_better` only where they are not the defaults)."""
+        (`metric`, `lower_is_better` and `sample` only where they are not the defaults)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in _OPTIONAL:
             if out[name] == _DEFAULTS[name]:
@@ -273,7 +282,9 @@ def evaluate(
     unstarted episode. Results do not depend on `batch` (see the module docstring).
 
     Args:
-        policy: maps observations `[N, *obs_shape]` to greedy actions `[N]` (env actions). A
+        policy: maps observations `[N, *obs_shape]` to greedy actions `[N]` (env actions); under
+            a protocol that samples, ``policy(obs, draws)`` with ``draws [N]`` uniform in [0, 1),
+            one per row from its episode's generator, picks each row's action by them. A
             policy with memory (``policy.recurrent`` true, see :mod:`zoo_core.learning.policies`) is called
             as ``policy(obs, slots=..., first=...)``: the env slot of each row and whether the
             row is its episode's first observation.
@@ -339,6 +350,8 @@ def evaluate(
         obs: list[Any] = [None] * n_slots
         first = [True] * n_slots  # the slot's next observation starts an episode
         recurrent = bool(getattr(policy, "recurrent", False))
+        if recurrent and protocol.sample:
+            raise ZooError("evaluate: sampling a policy with memory is not supported; evaluate it greedily")
         if recurrent and hasattr(policy, "reset"):
             policy.reset()
         rngs: list[np.random.Generator | None] = [None] * n_slots
@@ -372,6 +385,13 @@ def evaluate(
                 actions = np.asarray(policy(batch_obs, slots=live, first=np.array([first[s] for s in live])))
                 for s in live:
                     first[s] = False
+            elif protocol.sample:
+                draws = np.empty(len(live))
+                for j, s in enumerate(live):
+                    rng = rngs[s]
+                    assert rng is not None
+                    draws[j] = rng.random()  # before the step's ε draw, from the episode's generator
+                actions = np.asarray(policy(batch_obs, draws))
             else:
                 actions = np.asarray(policy(batch_obs))
             # Discrete actions must be exactly [N]; other spaces need only a leading batch dim.

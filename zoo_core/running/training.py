@@ -252,7 +252,8 @@ class Trainer:
 
     def protocol(self, episodes: int | None = None) -> EvalProtocol:
         """The periodic evaluation protocol of this run."""
-        return self.setup.protocol(episodes or self.run_cfg.eval_episodes, EVAL_SEED, self.run_cfg.eval_epsilon)
+        return self.setup.protocol(episodes or self.run_cfg.eval_episodes, EVAL_SEED, self.run_cfg.eval_epsilon,
+                                   sample=self.run_cfg.eval_sample)
 
     def _evaluate(self, logger: RunLogger, step: int, final: bool = False) -> EvalResult:
         protocol = self.protocol()

@@ -106,3 +106,35 @@ def test_i2a_resumes_exactly(tmp_path, model_dir):
     b = load_file(str(tmp_path / "b/checkpoints/step_000000000040/model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert _progress(tmp_path / "a") == _progress(tmp_path / "b")
+
+
+def test_the_sokoban_board_ranks_by_solved_levels_and_verifies_them(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from zoo_core.cli.main import main
+
+    boards = tmp_path / "boards"
+    boards.mkdir()
+    shipped = Path(__file__).resolve().parents[3] / "leaderboards" / "Sokoban_Room6x6-v0.json"
+    doc = json.loads(shipped.read_text())
+    assert doc["protocol"]["success"] is True and doc["protocol"]["sample"] is True
+    doc["protocol"]["episodes"], doc["entries"] = 20, []
+    (boards / shipped.name).write_text(json.dumps(doc))
+    monkeypatch.setenv("ZOO_LEADERBOARDS_DIR", str(boards))
+    zoo_core.train("i2a", ENV, 20, seed=1, out=tmp_path / "r", overrides=[*SMALL, "i2a.model=none"])
+    export = ["export", str(tmp_path / "r"), "--which", "latest", "--out", str(tmp_path / "agent"), "--no-video"]
+    assert main(export) == 0
+    assert main(["leaderboard", "submit", str(tmp_path / "agent"), "--name", "tiny"]) == 0
+    entry = json.loads((boards / shipped.name).read_text())["entries"][0]
+    assert len(entry["episode_successes"]) == 20
+    assert entry["success_rate"] == sum(entry["episode_successes"]) / 20
+    assert "success" in capsys.readouterr().out
+    assert main(["leaderboard", "verify", "Sokoban/Room6x6-v0"]) == 0
+
+    board = json.loads((boards / shipped.name).read_text())
+    board["entries"][0]["episode_successes"][0] ^= True  # one level's outcome edited
+    board["entries"][0]["success_rate"] = sum(board["entries"][0]["episode_successes"]) / 20
+    (boards / shipped.name).write_text(json.dumps(board))
+    capsys.readouterr()
+    assert main(["leaderboard", "verify", "Sokoban/Room6x6-v0"]) != 0
+    assert "episode successes differ in 1 of 20 episodes" in capsys.readouterr().err

@@ -119,6 +119,19 @@ def predict(model: EnvModel, frames: torch.Tensor, actions: torch.Tensor) -> tup
 
 
 @torch.no_grad()
+def open_loop(model: EnvModel, frame: torch.Tensor, actions: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's own rollout of ``actions`` from one real frame ``uint8 [3, H, W]``, each prediction
+    fed back as the next input (imagination without looking at the env): frames ``uint8 [τ, 3, H, W]``
+    and rewards ``[τ]``."""
+    frames, rewards, current = [], [], frame[None]
+    for action in actions:
+        current, reward = predict(model, current, torch.tensor([action]))
+        frames.append(current[0])
+        rewards.append(reward[0])
+    return torch.stack(frames), torch.stack(rewards)
+
+
+@torch.no_grad()
 def model_error(model: EnvModel, data: Transitions, batch: int = 256) -> dict[str, float]:
     """How wrong the model is on ``data``: the fraction of pixels of the wrong colour, the fraction of
     frames with any wrong pixel, and the reward's mean squared error."""

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo_core.api import BuildContext, NetworkSpec, RecurrentPolicy, network_spec, to_device, to_host
+from zoo_core.api import BuildContext, NetworkSpec, RecurrentPolicy, ZooError, network_spec, to_device, to_host
 from zoo_impala.network import ActorCriticNet
 
 
@@ -63,6 +63,22 @@ class GreedyActing:
             actions, _ = self._greedy_step(batch, torch.zeros(len(batch), device=self.device), ())
         actions = to_host(actions)
         return int(actions[0]) if single else actions
+
+    def act_sampled(self, obs: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """Actions ``[N]`` drawn from the policy at observations ``[N, *obs_shape]``: row i's action is
+        the first whose cumulative probability exceeds ``draws[i]`` (uniform in [0, 1)), so the
+        caller's generator decides every draw (evaluation protocols that sample).
+
+        :raises ZooError: a network with a recurrent core (its state is not carried here).
+        """
+        if self.network.recurrent:
+            raise ZooError("sampling a recurrent actor-critic's policy is not supported; evaluate it greedily")
+        batch = to_device(np.asarray(obs), self.device)
+        with torch.inference_mode():
+            logits, _, _, _ = self.network(batch[None], torch.zeros(1, len(batch), device=self.device), ())
+            cdf = torch.softmax(logits[0].double(), dim=-1).cumsum(-1)
+        u = torch.as_tensor(np.asarray(draws, np.float64), device=cdf.device)
+        return to_host((u[:, None] >= cdf).sum(-1).clamp(max=cdf.shape[-1] - 1))
 
     def greedy_module(self) -> torch.nn.Module | None:
         """What ``zoo export`` traces to ``agent.pt``: observations -> argmax of the logits (None
