@@ -159,7 +159,7 @@ def test_a_plugin_named_twice_is_refused():
 def test_every_installed_plugin_declares_algorithms_that_exist():
     catalog = _catalog()
     assert set(catalog.fits) == {"alphazero", "c51", "dueling", "impala", "noisy", "per", "popart", "r2d2", "rainbow",
-                                 "pixel_control", "reward_prediction", "value_replay", "unreal", "predictron"}
+                                 "pixel_control", "reward_prediction", "value_replay", "unreal", "predictron", "i2a"}
     for plugin, fits in catalog.fits.items():
         assert fits and set(fits) <= set(catalog.algorithms), (plugin, fits)
 

@@ -104,3 +104,47 @@ def test_ablation_compares_success_rates(tmp_path):
     runs(tmp_path / "silent", [[0.0, 0.1, 0.2]], [0.0], column=False)
     with pytest.raises(ZooError, match="reports no successes"):
         summarize("dqn", "CartPole-v1", {"dqn": tmp_path / "silent"}, 1, tmp_path, measure="success")
+
+
+def test_a_sampling_protocol_hands_the_policy_the_episodes_own_draws():
+    seen = []
+
+    def policy(obs, draws):
+        seen.append(np.asarray(draws).copy())
+        return (np.asarray(draws) < 0.5).astype(np.int64)  # action 1 when the draw is below a half
+
+    protocol = EvalProtocol("Guess", episodes=5, seed=3, sample=True)
+    assert protocol.to_json()["sample"] is True and "sample" not in EvalProtocol("Guess").to_json()
+    one = evaluate(policy, Guess, protocol, batch=1)
+    many = evaluate(policy, Guess, protocol, batch=5)
+    assert one.returns == many.returns  # a draw belongs to its episode, not to its slot
+    draws = [float(np.random.default_rng([3, i]).random()) for i in range(5)]
+    assert np.allclose(np.concatenate(seen[:5]), draws)  # batch=1: episodes one after another
+    wins = [int((d < 0.5) == (s % 2 == 0)) for d, s in zip(draws, range(3, 8), strict=True)]
+    assert one.returns == [float(w) for w in wins]
+    with pytest.raises(ZooError, match="sample must be true or false"):
+        EvalProtocol("Guess", sample=1)
+
+
+def test_sampling_needs_a_policy_and_follows_its_probabilities(tmp_path):
+    import zoo_core
+    from zoo_core.host.session import resolve
+
+    setup = resolve("dqn", "CartPole-v1")
+    agent = zoo_core.train("dqn", "CartPole-v1", 50, seed=0, out=tmp_path / "d",
+                           overrides=["learning_starts=10", "run.eval_every=0", "run.eval_episodes=1"]).agent
+    with pytest.raises(ZooError, match="acts by its values, with no policy to sample"):
+        setup.evaluate(agent, setup.protocol(1, 0, sample=True))
+
+    agent = zoo_core.train("impala", "CartPole-v1", 40, seed=0, out=tmp_path / "i",
+                           overrides=["impala.num_actors=1", "impala.envs_per_actor=2", "impala.unroll_length=5",
+                                      "impala.batch_size=1", "run.eval_every=0", "run.eval_episodes=1"]).agent
+    obs = np.zeros((1, 4), np.float32)
+    import torch
+
+    with torch.no_grad():
+        logits = agent.network(torch.as_tensor(obs)[None], torch.zeros(1, 1), ())[0][0, 0]
+    p0 = float(torch.softmax(logits.double(), -1)[0])
+    grid = np.linspace(0, 1, 1000, endpoint=False)
+    actions = agent.act_sampled(np.repeat(obs, len(grid), 0), grid)
+    assert abs((actions == 0).mean() - p0) <= 1e-3  # the inverse CDF: a draw below p0 is action 0

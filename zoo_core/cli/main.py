@@ -389,7 +389,8 @@ def _enjoy(args: argparse.Namespace) -> int:
     if video:
         write_video(frames, video)
     where = f" -> {video}" if video else " (no video: pass --video FILE.mp4 to record one)"
-    print(f"{setup.env_id}: return {result.returns[0]:.1f} in {result.lengths[0]} steps{where}")
+    outcome = "" if result.successes is None else (", solved" if result.successes[0] else ", not solved")
+    print(f"{setup.env_id}: return {result.returns[0]:.1f} in {result.lengths[0]} steps{outcome}{where}")
     return 0
 
 
