@@ -88,6 +88,12 @@ def test_a_missing_or_foreign_model_is_refused(tmp_path):
             zoo_core.train("i2a", ENV, 10, seed=1, out=tmp_path / "x", overrides=[*SMALL, f"i2a.model={value}"])
 
 
+def test_envs_other_than_sokoban_are_refused_in_one_line(tmp_path):
+    with pytest.raises(ZooError, match=re.escape("i2a reads Sokoban's RGB frames ([3, H, W] of 4-pixel cells, "
+                                                 "the Sokoban/ envs); this env gives observations [4]")):
+        zoo_core.train("i2a", "CartPole-v1", 10, seed=1, out=tmp_path / "x", overrides=["i2a.model=none"])
+
+
 def test_the_recipe_imagines_with_the_bundled_model_on_the_6x6_room():
     setup = resolve("i2a", ENV)
     env = setup.make_env(training=True)

@@ -10,6 +10,8 @@ from zoo_i2a.env import make_sokoban_env
 from zoo_i2a.networks import EnvModel, RolloutEncoder
 from zoo_i2a.palette import PALETTE, cells_frame, cells_one_hot, class_frames, frame_cells, frame_classes
 
+from zoo_core.errors import ZooError
+
 
 def _frames(n: int) -> torch.Tensor:
     env = make_sokoban_env("Sokoban/Room6x6-v0")
@@ -28,9 +30,9 @@ def test_frames_round_trip_through_the_palette():
     planes = cells_one_hot(cells)
     assert planes.shape == (4, len(PALETTE), 6, 6) and torch.equal(planes.sum(1), torch.ones(4, 6, 6))
     frames[0, :, 0, 0] = torch.tensor([1, 2, 3], dtype=torch.uint8)
-    with pytest.raises(ValueError, match="outside the palette"):
+    with pytest.raises(ZooError, match="outside the Sokoban palette"):
         frame_classes(frames)
-    with pytest.raises(ValueError, match="outside the palette"):
+    with pytest.raises(ZooError, match="outside the Sokoban palette"):
         frame_cells(frames, 4)
 
 

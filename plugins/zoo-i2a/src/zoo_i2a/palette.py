@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from zoo_core.api import ZooError
 from zoo_i2a.env import COLOURS
 
 __all__ = ["PALETTE", "cells_frame", "cells_one_hot", "class_frames", "frame_cells", "frame_classes"]
@@ -17,11 +18,11 @@ PALETTE = torch.tensor(list(COLOURS.values()), dtype=torch.uint8)
 def frame_classes(frames: torch.Tensor, palette: torch.Tensor = PALETTE) -> torch.Tensor:
     """``uint8 [B, 3, H, W]`` frames -> ``int64 [B, H, W]``, each pixel's index in ``palette [K, 3]``.
 
-    :raises ValueError: a pixel whose colour is not in the palette.
+    :raises ZooError: a pixel whose colour is not in the palette (not a Sokoban frame).
     """
     match = (frames.unsqueeze(1) == palette.to(frames.device).view(1, -1, 3, 1, 1)).all(dim=2)  # [B, K, H, W]
     if not bool(match.any(dim=1).all()):
-        raise ValueError("a frame has a colour outside the palette")
+        raise ZooError("a frame has a colour outside the Sokoban palette: I2A's networks read Sokoban frames only")
     return match.to(torch.int64).argmax(dim=1)
 
 
@@ -35,7 +36,7 @@ def frame_cells(frames: torch.Tensor, cell: int) -> torch.Tensor:
     """``uint8 [B, 3, H, W]`` frames of ``cell``-pixel cells -> ``int64 [B, H / cell, W / cell]``, each
     cell's index in the palette (a cell is one colour: its corner pixel says which).
 
-    :raises ValueError: a cell whose colour is not in the palette.
+    :raises ZooError: a cell whose colour is not in the palette.
     """
     return frame_classes(frames[:, :, ::cell, ::cell])
 

@@ -39,10 +39,15 @@ def zoo_register_modules(register: Callable[[str, str, Callable[..., Any]], None
 
 @hookimpl
 def zoo_network_spec(spec: Any, config: dict[str, Any]) -> None:
+    from zoo_core.api import ZooError
     from zoo_i2a.models import resolve_model
     from zoo_i2a.torso import torso_args
 
     cfg = config[PLUGIN]
+    shape = tuple(spec.obs_shape)
+    if len(shape) != 3 or shape[0] != 3 or shape[1] % 4 or shape[2] % 4:
+        raise ZooError(f"i2a reads Sokoban's RGB frames ([3, H, W] of 4-pixel cells, the Sokoban/ envs); "
+                       f"this env gives observations {list(shape)}")
     choice = resolve_model(cfg.model, spec.obs_shape, spec.num_actions)
     spec.claim("torso", "i2a", PLUGIN)
     spec.claim("torso_args", torso_args(spec, cfg, choice.imagination, choice.doc, choice.sha256), PLUGIN)
