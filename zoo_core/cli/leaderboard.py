@@ -92,7 +92,8 @@ def _show(args: argparse.Namespace) -> int:
     board = find_board(args.env)
     problems = {} if args.no_verify else verify_board(board, _progress(args))
     p = board.protocol
-    title = (f"{board.env_id}: {p['episodes']} episodes from seed {p['seed']}, ε = {p['epsilon']}; ranked by IQM"
+    acting = "actions sampled from the policy" if p.get("sample") else f"ε = {p['epsilon']}"
+    title = (f"{board.env_id}: {p['episodes']} episodes from seed {p['seed']}, {acting}; ranked by IQM"
              if board.metric == "return" else
              f"{board.env_id}: {board.metric} on {p['episodes']} held-out items from seed {p['seed']}; ranked by IQM, "
              + ("lowest first" if board.lower_is_better else "highest first"))

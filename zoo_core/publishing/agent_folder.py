@@ -172,8 +172,11 @@ def write_model_card(folder: Path, verified: dict[str, Any] | None) -> None:
     metric = protocol.get("metric", "return")
     label = "" if metric == "return" else f"{metric} "
     if metric == "return":
-        how = (f"Export evaluation: {s['episodes']} greedy episodes (ε = {protocol['epsilon']}), episode i reset "
-               f"with seed\n{protocol['seed']} + i")
+        episodes = (f"{s['episodes']} episodes with actions sampled from the policy" if protocol.get("sample")
+                    else f"{s['episodes']} greedy episodes")
+        solved = f", {s['success_rate']:.0%} of them successes" if "success_rate" in s else ""
+        how = (f"Export evaluation: {episodes} (ε = {protocol['epsilon']}), episode i reset "
+               f"with seed\n{protocol['seed']} + i{solved}")
         files = ("`results.json`, `replay.mp4`, `learning_curve.png`, and `agent.pt`, a TorchScript policy\n"
                  "(observations -> actions)")
     else:
@@ -184,6 +187,8 @@ def write_model_card(folder: Path, verified: dict[str, Any] | None) -> None:
     if verified:
         mean, std = verified["mean"], verified["std"]
         where = f"re-evaluated by the zoo's `{verified.get('leaderboard', doc['env_id'])}` leaderboard"
+        if "success_rate" in verified:
+            where += f", {verified['success_rate']:.0%} of its episodes successes"
     else:
         mean, std = s["mean"], s["std"]
         where = "the export's own evaluation (not verified by a leaderboard)"

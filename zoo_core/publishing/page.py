@@ -34,7 +34,9 @@ def plot_board(board: Board, out_png: Path) -> None:
     ax = fig.add_subplot()
     ax.errorbar(iqms, ys, xerr=errors, fmt="o", capsize=4, label="IQM, 95% CI")
     ax.plot([e["mean"] for e in entries], ys, "x", color="black", label="mean")
-    ax.set_yticks(list(ys), [e["name"] for e in entries])
+    # A board ranked by success names each entry's success rate beside it (the order's first key).
+    ax.set_yticks(list(ys), [f"{e['name']} ({board.success_text(e)} success)" if board.success else e["name"]
+                             for e in entries])
     protocol = board.eval_protocol
     ax.set_xlabel(f"return over {protocol.episodes} episodes" if board.metric == "return" else
                   f"{board.metric} over {protocol.episodes} held-out items (lower is better)" if board.lower_is_better
@@ -57,7 +59,8 @@ def _protocol_html(board: Board) -> str:
         f"{p['episodes']} episodes; episode i is reset with seed {p['seed']} + i" if board.metric == "return" else
         f"{board.metric} on {p['episodes']} held-out items; item i is the env's reset with seed {p['seed']} + i; "
         + ("lower is better" if board.lower_is_better else "higher is better"),
-        f"ε = {p['epsilon']}" + (" (greedy)" if p["epsilon"] == 0 else ""),
+        (f"actions sampled from the agent's policy, each draw from the episode's own generator; ε = {p['epsilon']}"
+         if p.get("sample") else f"ε = {p['epsilon']}" + (" (greedy)" if p["epsilon"] == 0 else "")),
         f"step cap per episode: {cap}; env time limit: {p['time_limit'] or 'none'}",
         f"env (outermost first): <code>{html.escape(' → '.join(p['wrappers']))}</code>",
         *(["ranked by the success rate (the fraction of episodes the env reports as successes), then IQM"]

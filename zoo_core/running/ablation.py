@@ -285,7 +285,7 @@ def summarize(recipe_text: str, env_id: str, folders: Mapping[str, Path], seeds:
         row["frames_to_reference_final"] = (frames_to_reach(*curves_by_arm[row["variant"]][:2], score, lower)
                                             if learned else "n/a")
     what = {"train": "training return (last 100 episodes)",
-            "success": "success rate of the evaluations (the fraction of episodes that succeeded)"}.get(
+            "success": "success rate of the evaluations"}.get(
         measure, "greedy evaluation return" if metric == "return"
         else f"held-out {metric} ({'lower' if lower else 'higher'} is better)")
     if measure == "success":
