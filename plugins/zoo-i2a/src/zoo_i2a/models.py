@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,15 @@ from zoo_core.api import ZooError, load_checkpoint, registry_model
 __all__ = ["ModelChoice", "resolve_model"]
 
 
+@dataclass(frozen=True)
 class ModelChoice:
     """``imagination`` (``learned``, ``copy``, ``none``); for a learned model its ``folder``, its
     document (sizes, env, error) and the sha256 of its weights."""
 
-    def __init__(self, imagination: str, folder: Path | None = None, doc: dict[str, Any] | None = None,
-                 sha256: str | None = None):
-        self.imagination, self.folder, self.doc, self.sha256 = imagination, folder, doc, sha256
+    imagination: str
+    folder: Path | None = None
+    doc: dict[str, Any] | None = None
+    sha256: str | None = None
 
 
 def resolve_model(text: str, frame_shape: tuple[int, ...], num_actions: int) -> ModelChoice:
