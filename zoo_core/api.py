@@ -7,7 +7,8 @@ that needs more means a piece is missing here: add it, documented, rather than r
 What is here, by use:
 
 * **Hooks and registration**: :data:`hookimpl`; :class:`Algorithm` and :class:`Recipe` for
-  ``zoo_register_agents``; :class:`EnvFamily` for ``zoo_register_envs``; :func:`param` (a field's
+  ``zoo_register_agents``; :class:`EnvFamily` for ``zoo_register_envs`` (:func:`table_env` makes a
+  family's env from a table of tasks, with the spec a leaderboard pins); :func:`param` (a field's
   default, help and valid range: ``ge``, ``gt``, ``le``, ``lt``) and :func:`make_section` (builds and
   range-checks a section) for a plugin's config dataclass; :class:`BuildContext`, what a builder gets.
 * **Errors**: :class:`ZooError` (one line, exit 2 on the CLI) and its kinds.
@@ -50,7 +51,7 @@ from zoo_core.agents.parts import (
 )
 from zoo_core.cli.args import nonneg_int, positive_int, progress_default
 from zoo_core.envs import VecEnv
-from zoo_core.envs.families import EnvFamily, unknown_env_error
+from zoo_core.envs.families import EnvFamily, table_env, unknown_env_error
 from zoo_core.errors import CheckpointError, NonFiniteError, PluginError, ZooError
 from zoo_core.fast.losses import register_fused_loss
 from zoo_core.host.config import make_section, param
@@ -105,6 +106,6 @@ __all__ = [
     "load_optimizer_state", "load_rng_state", "lookup_module", "make_section", "network_spec", "nonneg_int",
     "optimizer_state", "param", "polyak_update", "positive_int", "progress_default", "register_fused_loss",
     "registry_model", "resolve",
-    "resolve_device", "rng_state", "run_core", "seeded_rng", "shield_children", "to_device", "to_host",
+    "resolve_device", "rng_state", "run_core", "seeded_rng", "shield_children", "table_env", "to_device", "to_host",
     "torso_and_core", "unknown_env_error", "value_role", "with_prefix", "write_folder",
 ]

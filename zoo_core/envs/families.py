@@ -6,8 +6,9 @@ import difflib
 import functools
 import importlib.util
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 
@@ -48,6 +49,22 @@ def unknown_env_error(env_id: str, candidates: Sequence[str]) -> ZooError:
         return ZooError(f"unknown environment {env_id!r}; did you mean {' or '.join(close)}? (see `zoo envs`)")
     some = ", ".join(list(candidates)[:5])
     return ZooError(f"unknown environment {env_id!r}; valid ids include {some} (see `zoo envs`)")
+
+
+def table_env(env_id: str, tasks: Mapping[str, Mapping[str, Any]], env_class: type[gym.Env],
+              render_mode: str | None = None) -> gym.Env:
+    """A plugin's env from its table of tasks: ``env_class(**tasks[env_id], render_mode=...)``, given
+    a spec as ``gym.make`` gives one (entry point and keyword arguments), so a leaderboard's protocol
+    pins what the id means (its ``env_kwargs``).
+
+    :raises ZooError: an id not in the table, suggesting close ones.
+    """
+    if env_id not in tasks:
+        raise unknown_env_error(env_id, list(tasks))
+    env = env_class(**tasks[env_id], render_mode=render_mode)
+    env.spec = gym.envs.registration.EnvSpec(env_id, entry_point=f"{env_class.__module__}:{env_class.__qualname__}",
+                                             kwargs=dict(tasks[env_id]))
+    return env
 
 
 def _entry_module(spec: gym.envs.registration.EnvSpec) -> str:

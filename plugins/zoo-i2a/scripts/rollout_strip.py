@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,15 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     from matplotlib.figure import Figure
     from zoo_i2a.env import make_sokoban_env
     from zoo_i2a.env_model import load_model, open_loop
+    from zoo_i2a.models import model_folder
     from zoo_i2a.sokoban import ACTIONS
     from zoo_i2a.solver import solve
 
-    from zoo_core.api import ZooError, registry_model
+    from zoo_core.api import ZooError
 
     try:
         env = make_sokoban_env(args.env)
-        models = [(name, load_model(registry_model(name.removeprefix("registry:")) if name.startswith("registry:")
-                                    else Path(name))) for name in args.models]
+        models = [(name, load_model(model_folder(name))) for name in args.models]
     except ZooError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

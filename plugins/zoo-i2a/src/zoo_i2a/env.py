@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from zoo_core.api import EnvFamily, ZooError, unknown_env_error
+from zoo_core.api import EnvFamily, ZooError, table_env
 from zoo_i2a.generate import generate
 from zoo_i2a.sokoban import ACTIONS, Level, is_solved, step
 
@@ -110,12 +110,7 @@ class SokobanEnv(gym.Env):
 def make_sokoban_env(env_id: str, *, training: bool = False, render_mode: str | None = None) -> gym.Env:
     """The family's ``make``: a :class:`SokobanEnv` of the id's size (the same game in training)."""
     del training
-    if env_id not in TASKS:
-        raise unknown_env_error(env_id, list(TASKS))
-    env = SokobanEnv(**TASKS[env_id], render_mode=render_mode)
-    # A spec, as gym.make gives, so a leaderboard's protocol pins the room size and step cap.
-    env.spec = gym.envs.registration.EnvSpec(env_id, entry_point="zoo_i2a.env:SokobanEnv", kwargs=dict(TASKS[env_id]))
-    return env
+    return table_env(env_id, TASKS, SokobanEnv, render_mode)  # the spec pins the room size and step cap
 
 
 def sokoban_family() -> EnvFamily:

@@ -55,7 +55,6 @@ def zoo_network_spec(spec: Any, config: dict[str, Any]) -> None:
 
 @hookimpl
 def zoo_new_agent(agent: Any, config: dict[str, Any]) -> None:
-    from zoo_i2a.env_model import load_model
     from zoo_i2a.models import resolve_model
     from zoo_i2a.torso import I2ATorso
 
@@ -63,9 +62,8 @@ def zoo_new_agent(agent: Any, config: dict[str, Any]) -> None:
     if not isinstance(torso, I2ATorso) or torso.imagination != "learned":
         return
     choice = resolve_model(config[PLUGIN].model, tuple(agent.spec.obs_shape), torso.num_actions)
-    assert choice.folder is not None
-    model, _ = load_model(choice.folder)
-    torso.env_model.load_state_dict(model.state_dict())
+    assert choice.model is not None
+    torso.env_model.load_state_dict(choice.model.state_dict())
 
 
 @hookimpl

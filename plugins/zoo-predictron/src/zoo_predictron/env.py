@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from zoo_core.api import EnvFamily, ZooError, unknown_env_error
+from zoo_core.api import EnvFamily, ZooError, table_env
 from zoo_predictron.maze import maze_batch, maze_connectivity, random_mazes
 
 PREFIX = "Predictron/"
@@ -74,13 +74,7 @@ class MazeEnv(gym.Env):
 def make_maze_env(env_id: str, *, training: bool = False, render_mode: str | None = None) -> gym.Env:
     """The family's ``make``: a :class:`MazeEnv` with the id's size and density."""
     del training  # the same task in training and evaluation
-    if env_id not in TASKS:
-        raise unknown_env_error(env_id, list(TASKS))
-    env = MazeEnv(**TASKS[env_id], render_mode=render_mode)
-    # A spec, as gym.make gives, so a leaderboard's protocol pins the size and density (env_kwargs).
-    env.spec = gym.envs.registration.EnvSpec(env_id, entry_point="zoo_predictron.env:MazeEnv",
-                                             kwargs=dict(TASKS[env_id]))
-    return env
+    return table_env(env_id, TASKS, MazeEnv, render_mode)  # the spec pins the size and density
 
 
 def maze_family() -> EnvFamily:
