@@ -49,6 +49,9 @@ def test_rainbow_recipe_composes_all_four():
     assert (minatar.config["dqn"].lr, minatar.config["dqn"].train_freq) == (2.5e-4, 1)
     # MinAtar pays 1 per event, like clipped Atari: the Atari support.
     assert (minatar.config["c51"].v_min, minatar.config["c51"].v_max) == (-10.0, 10.0)
+    # Breakout's own layer sets Adam's ε over the family's; SpaceInvaders keeps Dopamine's.
+    assert minatar.config["dqn"].adam_eps == 1e-8
+    assert resolve("rainbow", "MinAtar/SpaceInvaders-v1").config["dqn"].adam_eps == 3.125e-4
     ablated = resolve("rainbow-noisy", "CartPole-v1")
     assert ablated.plugins == ("dueling", "per", "c51")
 

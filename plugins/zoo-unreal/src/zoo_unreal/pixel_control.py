@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from zoo_unreal.returns import nstep_returns
 
 __all__ = ["central_crop", "pixel_control_loss", "pixel_control_rewards", "pixel_control_targets"]
